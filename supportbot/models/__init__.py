@@ -1,0 +1,41 @@
+"""SQLModel tables. Importing this package registers every table on `SQLModel.metadata`
+(Alembic and `reflex db` both read it from there)."""
+
+from supportbot.models.audit import AuditLog
+from supportbot.models.base import utcnow
+from supportbot.models.conversation import (
+    Conversation,
+    ConversationStatus,
+    Message,
+    SenderType,
+)
+from supportbot.models.feedback import Feedback
+from supportbot.models.knowledge import (
+    EntrySource,
+    EntryStatus,
+    KnowledgeEntry,
+    KnowledgeEntryVersion,
+)
+from supportbot.models.ticket import EscalationReason, Ticket, TicketPriority, TicketStatus
+from supportbot.models.user import RefreshToken, Role, User
+
+__all__ = [
+    "AuditLog",
+    "Conversation",
+    "ConversationStatus",
+    "EntrySource",
+    "EntryStatus",
+    "EscalationReason",
+    "Feedback",
+    "KnowledgeEntry",
+    "KnowledgeEntryVersion",
+    "Message",
+    "RefreshToken",
+    "Role",
+    "SenderType",
+    "Ticket",
+    "TicketPriority",
+    "TicketStatus",
+    "User",
+    "utcnow",
+]

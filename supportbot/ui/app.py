@@ -1,0 +1,28 @@
+"""The Reflex app: creates `rx.App` with the REST API mounted, and registers the pages."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from supportbot.api.app import create_api
+from supportbot.ui.i18n import text_for
+from supportbot.ui.pages import account, auth, help_center
+from supportbot.ui.state import SessionState
+
+app = rx.App(
+    api_transformer=create_api(),
+    theme=rx.theme(accent_color="indigo", radius="medium"),
+)
+
+app.add_page(help_center.help_center_view, route="/", title="SupportBot",
+             on_load=help_center.ON_LOAD_LIST)
+app.add_page(help_center.help_center_view, route="/kb", title="SupportBot · " +
+             text_for("kb.title", "en"), on_load=help_center.ON_LOAD_LIST)
+app.add_page(help_center.article_view, route="/kb/[article_id]", title="SupportBot",
+             on_load=help_center.ON_LOAD_ARTICLE)
+app.add_page(auth.login_view, route="/login", title="SupportBot · Log in",
+             on_load=[SessionState.load_session, auth.LoginState.load])
+app.add_page(auth.register_view, route="/register", title="SupportBot · Sign up",
+             on_load=SessionState.load_session)
+app.add_page(account.account_view, route="/account", title="SupportBot · My account",
+             on_load=SessionState.require_login)

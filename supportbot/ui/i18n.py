@@ -1,0 +1,104 @@
+"""Every visible string in English and Spanish.
+
+`t("key")` gives a Var that follows the page language (SessionState.lang); `text_for`
+gives the plain string for code that runs in the backend.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+LANGUAGES = ("en", "es")
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # key: (English, Spanish)
+    "brand.tagline": ("Technical support, answered.", "Soporte técnico, resuelto."),
+    "nav.help_center": ("Help center", "Centro de ayuda"),
+    "nav.login": ("Log in", "Iniciar sesión"),
+    "nav.register": ("Sign up", "Crear cuenta"),
+    "nav.account": ("My account", "Mi cuenta"),
+    "nav.logout": ("Log out", "Cerrar sesión"),
+    "nav.language": ("Language", "Idioma"),
+    "kb.title": ("Help center", "Centro de ayuda"),
+    "kb.subtitle": ("Answers to common IT problems, in English and Spanish.",
+                    "Respuestas a problemas informáticos frecuentes, en inglés y en español."),
+    "kb.search": ("Search articles…", "Buscar artículos…"),
+    "kb.search_button": ("Search", "Buscar"),
+    "kb.all_languages": ("All languages", "Todos los idiomas"),
+    "kb.lang_en": ("English", "Inglés"),
+    "kb.lang_es": ("Spanish", "Español"),
+    "kb.empty": ("No article matches your search.", "Ningún artículo coincide con tu búsqueda."),
+    "kb.count": ("articles", "artículos"),
+    "kb.problem": ("Problem", "Problema"),
+    "kb.solution": ("Solution", "Solución"),
+    "kb.also_asked": ("People also ask it like this", "También se pregunta así"),
+    "kb.back": ("Back to the help center", "Volver al centro de ayuda"),
+    "kb.not_found": ("This article does not exist or is not published.",
+                     "Este artículo no existe o no está publicado."),
+    "kb.version": ("Version", "Versión"),
+    "kb.updated": ("Updated", "Actualizado"),
+    "login.title": ("Log in", "Iniciar sesión"),
+    "login.username": ("Username or e-mail", "Usuario o correo electrónico"),
+    "login.password": ("Password", "Contraseña"),
+    "login.submit": ("Log in", "Entrar"),
+    "login.no_account": ("No account yet?", "¿Aún no tienes cuenta?"),
+    "login.registered": ("Account created. You can log in now.",
+                         "Cuenta creada. Ya puedes iniciar sesión."),
+    "login.password_changed": ("Password changed. Log in with the new one.",
+                               "Contraseña cambiada. Entra con la nueva."),
+    "login.logged_out": ("You have logged out.", "Has cerrado la sesión."),
+    "error.invalid_credentials": ("Invalid username or password.",
+                                  "Usuario o contraseña incorrectos."),
+    "error.account_deactivated": ("This account is deactivated. Contact an administrator.",
+                                  "Esta cuenta está desactivada. Contacta con un administrador."),
+    "error.session_expired": ("Your session has expired. Please log in again.",
+                              "Tu sesión ha caducado. Vuelve a iniciar sesión."),
+    "error.not_authenticated": ("Please log in to continue.",
+                                "Inicia sesión para continuar."),
+    "error.permission_denied": ("You do not have permission to do this.",
+                                "No tienes permiso para hacer esto."),
+    "error.generic": ("Something went wrong. Please try again.",
+                      "Algo ha fallado. Vuelve a intentarlo."),
+    "register.title": ("Create your account", "Crea tu cuenta"),
+    "register.username": ("Username", "Nombre de usuario"),
+    "register.email": ("E-mail", "Correo electrónico"),
+    "register.password": ("Password", "Contraseña"),
+    "register.password_hint": ("At least 10 characters. A short sentence works well.",
+                               "Al menos 10 caracteres. Una frase corta funciona bien."),
+    "register.submit": ("Create account", "Crear cuenta"),
+    "register.have_account": ("Already have an account?", "¿Ya tienes cuenta?"),
+    "account.title": ("My account", "Mi cuenta"),
+    "account.username": ("Username", "Usuario"),
+    "account.email": ("E-mail", "Correo electrónico"),
+    "account.role": ("Role", "Rol"),
+    "account.change_password": ("Change password", "Cambiar contraseña"),
+    "account.current_password": ("Current password", "Contraseña actual"),
+    "account.new_password": ("New password", "Nueva contraseña"),
+    "account.save_password": ("Change password", "Cambiar contraseña"),
+    "role.user": ("User", "Usuario"),
+    "role.agent": ("Agent", "Agente"),
+    "role.admin": ("Administrator", "Administrador"),
+    "home.title": ("How can we help?", "¿En qué podemos ayudarte?"),
+}
+
+
+def text_for(key: str, lang: str) -> str:
+    english, spanish = MESSAGES[key]
+    return spanish if lang == "es" else english
+
+
+def t(key: str) -> rx.Var:
+    """The message `key` in the page's language."""
+    from supportbot.ui.state import SessionState
+
+    english, spanish = MESSAGES[key]
+    return rx.cond(SessionState.lang == "es", spanish, english)
+
+
+def browser_language(accept_language: str) -> str:
+    """The first supported language in an Accept-Language header; English otherwise."""
+    for part in (accept_language or "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return "en"

@@ -1,0 +1,49 @@
+"""Spanish for the messages services raise (they speak English, the page may not)."""
+
+from __future__ import annotations
+
+import re
+
+_EXACT = {
+    "Invalid username or password.": "Usuario o contraseña incorrectos.",
+    "This username is already taken.": "Este nombre de usuario ya está en uso.",
+    "taken": "ya está en uso",
+    "An account with this e-mail already exists.": "Ya existe una cuenta con este correo.",
+    "This username or e-mail is already taken.": "Este usuario o correo ya está en uso.",
+    "Password is too repetitive.": "La contraseña es demasiado repetitiva.",
+    "This password is too common; choose another.":
+        "Esta contraseña es demasiado común; elige otra.",
+    "Password must not contain your username or e-mail address.":
+        "La contraseña no puede contener tu usuario ni tu correo.",
+    "Current password is wrong.": "La contraseña actual no es correcta.",
+    "The new password must differ from the current one.":
+        "La nueva contraseña debe ser distinta de la actual.",
+    "Username must be 3-64 characters: letters, digits, '.', '_' or '-', starting with a "
+    "letter or digit.":
+        "El usuario debe tener de 3 a 64 caracteres: letras, cifras, '.', '_' o '-', y "
+        "empezar por una letra o una cifra.",
+    "You do not have permission to do this.": "No tienes permiso para hacer esto.",
+    "Please log in.": "Inicia sesión.",
+    "Your session has expired. Please log in again.":
+        "Tu sesión ha caducado. Vuelve a iniciar sesión.",
+}
+
+_PATTERNS = [
+    (re.compile(r"^Password must be at least (\d+) characters long\.$"),
+     "La contraseña debe tener al menos {0} caracteres."),
+    (re.compile(r"^Password must be at most (\d+) characters long\.$"),
+     "La contraseña puede tener como máximo {0} caracteres."),
+    (re.compile(r"^E-mail address is not valid: .*$"), "La dirección de correo no es válida."),
+]
+
+
+def service_message(message: str, lang: str) -> str:
+    if lang != "es":
+        return message
+    if message in _EXACT:
+        return _EXACT[message]
+    for pattern, spanish in _PATTERNS:
+        match = pattern.match(message)
+        if match:
+            return spanish.format(*match.groups())
+    return message
