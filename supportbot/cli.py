@@ -155,9 +155,10 @@ def check_config() -> None:
     typer.echo(f"(database: {settings.effective_database_url.split('@')[-1]})")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `supportbot` script; always ends with SystemExit."""
     try:
-        app()
+        app(args=argv)
     except ConfigError as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)
         sys.exit(2)

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from supportbot.ai.records import read_articles
 from supportbot.config import Settings
+from supportbot.errors import InvalidInput
 from supportbot.models import Role, User
 from supportbot.services import accounts, knowledge
 from supportbot.services.permissions import SYSTEM
@@ -50,8 +51,12 @@ def load_demo_data(session: Session, settings: Settings, kb_path: Path = DEMO_KB
             created.append(DemoAccount(username, role, None))
             continue
         password = _password(preset)
-        accounts.create_user(session, SYSTEM, username=username,
-                             email=f"{username}@example.com", password=password, role=role)
+        try:
+            accounts.create_user(session, SYSTEM, username=username,
+                                 email=f"{username}@example.com", password=password, role=role)
+        except InvalidInput as error:
+            variable = f"DEMO_{username.upper()}_PASSWORD"
+            raise InvalidInput(f"{variable}: {error.message}", fields=error.fields) from None
         created.append(DemoAccount(username, role, password))
     result = knowledge.import_articles(session, SYSTEM, read_articles(kb_path))
     return DemoResult(created, result)

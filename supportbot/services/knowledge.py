@@ -100,10 +100,11 @@ def list_published(
         query = query.where(KnowledgeEntry.locale == locale)
     needle = text.strip()
     if needle:
-        pattern = f"%{needle}%"
-        query = query.where(or_(col(KnowledgeEntry.title).ilike(pattern),
-                                col(KnowledgeEntry.problem).ilike(pattern),
-                                col(KnowledgeEntry.solution).ilike(pattern)))
+        literal = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{literal}%"
+        query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in (
+            col(KnowledgeEntry.title), col(KnowledgeEntry.problem),
+            col(KnowledgeEntry.solution)))))
     query = query.order_by(col(KnowledgeEntry.title))
     if not tag:
         return list(session.exec(query.offset(offset).limit(limit)))

@@ -55,7 +55,7 @@ def navbar() -> rx.Component:
     return rx.box(
         rx.hstack(
             rx.link(
-                rx.hstack(rx.icon("life-buoy", size=22), rx.heading("SupportBot", size="5"),
+                rx.hstack(rx.icon("life-buoy", size=22), rx.text("SupportBot", size="5", weight="bold"),
                           align="center", spacing="2"),
                 href="/", underline="none", color="inherit",
             ),

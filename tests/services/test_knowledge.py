@@ -1,0 +1,61 @@
+import pytest
+from sqlmodel import select
+
+from supportbot.ai.records import ArticleRecord
+from supportbot.errors import PermissionDenied
+from supportbot.models import AuditLog, EntryStatus, KnowledgeEntry
+from supportbot.services import knowledge
+from supportbot.services.permissions import SYSTEM
+
+VPN = ArticleRecord("kb-vpn", "VPN does not connect", "The VPN client times out.",
+                    "1. Restart the client.\n2. Check your token.", ("vpn", "network"), "en",
+                    ("vpn broken", "cannot reach vpn"))
+PRINTER = ArticleRecord("kb-imp", "La impresora no imprime", "Aparece sin conexión.",
+                        "1. Reinicia la impresora.", ("printer",), "es")
+
+
+def test_import_creates_then_leaves_unchanged(session):
+    first = knowledge.import_articles(session, SYSTEM, [VPN, PRINTER])
+    session.commit()
+    assert (first.created, first.updated, first.unchanged) == (2, 0, 0)
+    again = knowledge.import_articles(session, SYSTEM, [VPN, PRINTER])
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+    entry = session.exec(select(KnowledgeEntry).where(KnowledgeEntry.external_id == "kb-vpn")).one()
+    assert entry.alternative_phrasings == ["vpn broken", "cannot reach vpn"]
+    assert entry.status == EntryStatus.published.value and entry.version == 1
+
+
+def test_changed_record_becomes_a_new_version_with_history(session):
+    knowledge.import_articles(session, SYSTEM, [VPN])
+    session.commit()
+    edited = ArticleRecord(**{**VPN.__dict__, "solution": "1. Update the client."})
+    result = knowledge.import_articles(session, SYSTEM, [edited])
+    session.commit()
+    assert result.updated == 1
+    entry = session.exec(select(KnowledgeEntry)).one()
+    assert entry.version == 2
+    versions = knowledge.history(session, entry.id)
+    assert [(v.version, v.solution) for v in versions] == [
+        (1, VPN.solution), (2, "1. Update the client.")]
+    actions = [row.action for row in session.exec(select(AuditLog))]
+    assert actions.count("kb.create") == 1 and actions.count("kb.update") == 1
+
+
+def test_import_is_admin_only(session, make_user):
+    with pytest.raises(PermissionDenied):
+        knowledge.import_articles(session, make_user("alice"), [VPN])
+
+
+def test_list_published_filters(session):
+    knowledge.import_articles(session, SYSTEM, [VPN, PRINTER])
+    knowledge.import_articles(session, SYSTEM, [ArticleRecord("kb-draft", "Draft VPN notes")],
+                              status=EntryStatus.draft)
+    session.commit()
+    titles = lambda **kw: [e.title for e in knowledge.list_published(session, **kw)]  # noqa: E731
+    assert titles() == ["La impresora no imprime", "VPN does not connect"]
+    assert titles(text="vpn") == ["VPN does not connect"]
+    assert titles(text="REINICIA") == ["La impresora no imprime"]
+    assert titles(locale="es") == ["La impresora no imprime"]
+    assert titles(tag="network") == ["VPN does not connect"]
+    assert titles(tag="network", offset=1) == []
+    assert titles(text="%") == []  # no wildcard injection through the search box

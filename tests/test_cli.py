@@ -1,0 +1,72 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from supportbot import cli
+from supportbot.services import accounts
+
+runner = CliRunner()
+
+
+def run(capsys, *args):
+    """Run the `supportbot` entry point; return (exit code, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(list(args))
+    captured = capsys.readouterr()
+    return exit_info.value.code or 0, captured.out, captured.err
+
+
+def test_help_lists_the_commands(capsys):
+    code, output, _ = run(capsys, "--help")
+    assert code == 0
+    for command in ("create-user", "migrate", "demo-data", "import-kb", "set-role"):
+        assert command in output
+
+
+def test_create_user_with_role(database, session, capsys):
+    code, output, _ = run(capsys, "create-user", "--username", "root", "--email", "root@example.org",
+                       "--role", "admin", "--password", "correct horse battery staple")
+    assert code == 0, output
+    assert "Created admin 'root'" in output
+    assert accounts.find_user(session, "root").role == "admin"
+
+
+def test_create_user_prompts_for_the_password(database, session):
+    result = runner.invoke(cli.app, ["create-user", "--username", "bob", "--email",
+                                     "bob@example.org"],
+                           input="correct horse battery staple\ncorrect horse battery staple\n")
+    assert result.exit_code == 0, result.output
+    assert accounts.authenticate(session, "bob", "correct horse battery staple")
+
+
+def test_bad_input_is_a_clear_error_with_exit_code(database, capsys):
+    code, _, err = run(capsys, "create-user", "--username", "bob", "--email", "bob@example.org",
+                       "--password", "short")
+    assert code == 1
+    assert "Error: Password must be at least 10 characters" in err
+    assert "Traceback" not in err
+
+
+def test_import_kb_reports_counts_and_names_bad_lines(database, tmp_path, capsys):
+    kb = tmp_path / "kb.jsonl"
+    kb.write_text(json.dumps({"id": "x1", "title": "Printer", "solution": "Reboot it"}) + "\n")
+    code, output, _ = run(capsys, "import-kb", str(kb))
+    assert code == 0 and "1 created" in output
+    kb.write_text("{broken\n")
+    code, _, err = run(capsys, "import-kb", str(kb))
+    assert code == 1
+    assert f"{kb}:1: not valid JSON" in err
+
+
+def test_invalid_configuration_stops_with_exit_code_2(settings_env, capsys):
+    settings_env(ACCESS_TOKEN_MINUTES="never")
+    code, _, err = run(capsys, "check-config")
+    assert code == 2
+    assert "ACCESS_TOKEN_MINUTES" in err
+
+
+def test_check_config_hides_secrets(database, capsys):
+    code, output, _ = run(capsys, "check-config")
+    assert code == 0
+    assert "SECRET_KEY=***" in output and "test-secret-key" not in output

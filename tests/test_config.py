@@ -1,0 +1,67 @@
+import pytest
+
+from supportbot.config import DEFAULT_SECRET_KEY, ConfigError, load_settings
+
+
+def test_defaults_work_with_nothing_set(monkeypatch):
+    for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "APP_ENV", "ALLOWED_HOSTS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(_env_file=None)
+    assert settings.effective_database_url.startswith("sqlite:///")
+    assert settings.redis_url == ""
+    assert settings.secret_key == DEFAULT_SECRET_KEY
+    assert settings.allowed_hosts == ["localhost", "127.0.0.1"]
+    assert 0 <= settings.confidence_threshold <= 1
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ACCESS_TOKEN_MINUTES", "soon"),
+        ("ACCESS_TOKEN_MINUTES", "0"),
+        ("REFRESH_TOKEN_DAYS", "-1"),
+        ("CONFIDENCE_THRESHOLD", "1.5"),
+        ("SMTP_PORT", "70000"),
+        ("DEBUG", "maybe"),
+        ("DATABASE_URL", "just-a-filename.db"),
+        ("APP_ENV", "staging"),
+    ],
+)
+def test_invalid_value_names_the_variable(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings(_env_file=None)
+    assert name in str(error.value)
+    assert "Traceback" not in str(error.value)
+
+
+def test_production_refuses_the_default_secret(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", DEFAULT_SECRET_KEY)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_settings(_env_file=None)
+
+
+def test_production_refuses_a_short_secret(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "short")
+    with pytest.raises(ConfigError, match="SECRET_KEY: must be at least 32"):
+        load_settings(_env_file=None)
+
+
+def test_production_accepts_a_real_secret(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    assert load_settings(_env_file=None).is_production
+
+
+def test_allowed_hosts_is_a_comma_list(monkeypatch):
+    monkeypatch.setenv("ALLOWED_HOSTS", "help.example.com, 10.0.0.5 ,")
+    assert load_settings(_env_file=None).allowed_hosts == ["help.example.com", "10.0.0.5"]
+
+
+def test_env_file_is_read(tmp_path, monkeypatch):
+    monkeypatch.delenv("CONFIDENCE_THRESHOLD", raising=False)
+    env_file = tmp_path / ".env"
+    env_file.write_text("CONFIDENCE_THRESHOLD=0.8\n")
+    assert load_settings(_env_file=env_file).confidence_threshold == 0.8
