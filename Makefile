@@ -51,13 +51,18 @@ install: $(VENV)/.installed $(BUN)
 	@echo "==> Installing Debian's chromium for the browser tests"
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
+# Debian's docker-compose validates the compose files in the tests (no Docker engine here).
+/usr/bin/docker-compose:
+	@echo "==> Installing Debian's docker-compose (validates docker/*.yml)"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+
 run: install
 	$(PY) -m supportbot migrate
 	$(PY) -m supportbot demo-data
 	@echo "==> Building and starting SupportBot: http://localhost:$(PORT)/  (Ctrl-C stops it)"
 	reflex run --env prod --single-port --frontend-port $(PORT)
 
-test: install /usr/bin/chromium
+test: install /usr/bin/chromium /usr/bin/docker-compose
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Everything but the tests that start the app or a browser.

@@ -29,7 +29,11 @@ def _comma_list(value: object) -> object:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,  # VAR= means "use the default", as in .env.example
+        extra="ignore",
+        case_sensitive=False,
     )
 
     # Deployment

@@ -65,3 +65,18 @@ def test_env_file_is_read(tmp_path, monkeypatch):
     env_file = tmp_path / ".env"
     env_file.write_text("CONFIDENCE_THRESHOLD=0.8\n")
     assert load_settings(_env_file=env_file).confidence_threshold == 0.8
+
+
+def test_env_example_documents_every_setting_and_loads(monkeypatch):
+    from pathlib import Path
+
+    from supportbot.config import Settings
+
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    documented = {line.split("=", 1)[0] for line in example.read_text().splitlines()
+                  if line and not line.startswith("#")}
+    assert documented == {name.upper() for name in Settings.model_fields}
+    for name in documented:
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(_env_file=example)
+    assert settings == load_settings(_env_file=None)  # the example shows the defaults

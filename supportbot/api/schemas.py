@@ -5,7 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from supportbot.models.base import as_utc
+
+# SQLite hands back naive datetimes; everything stored is UTC, so say so in the output.
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class RegisterIn(BaseModel):
@@ -38,12 +45,12 @@ class UserOut(BaseModel):
     email: str
     role: str
     is_active: bool
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class TokenOut(BaseModel):
     access_token: str
     refresh_token: str
     token_type: str = "bearer"
-    access_expires_at: datetime
-    refresh_expires_at: datetime
+    access_expires_at: UtcDatetime
+    refresh_expires_at: UtcDatetime

@@ -23,6 +23,15 @@ _EXACT = {
         "El usuario debe tener de 3 a 64 caracteres: letras, cifras, '.', '_' o '-', y "
         "empezar por una letra o una cifra.",
     "You do not have permission to do this.": "No tienes permiso para hacer esto.",
+    "This account is deactivated. Contact an administrator.":
+        "Esta cuenta está desactivada. Contacta con un administrador.",
+    "The last active administrator cannot be deactivated.":
+        "No se puede desactivar al último administrador activo.",
+    "The last active administrator cannot lose the admin role.":
+        "El último administrador activo no puede perder el rol de administrador.",
+    "Invalid credentials. Please log in again.":
+        "Credenciales no válidas. Vuelve a iniciar sesión.",
+    "No such user.": "Ese usuario no existe.",
     "Please log in.": "Inicia sesión.",
     "Your session has expired. Please log in again.":
         "Tu sesión ha caducado. Vuelve a iniciar sesión.",

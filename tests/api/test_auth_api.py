@@ -87,3 +87,11 @@ def test_oversized_fields_are_refused(client):
 
 def test_unknown_host_is_refused(client):
     assert client.get("/api/auth/me/", headers={"host": "evil.example"}).status_code == 400
+
+
+def test_datetimes_are_utc_on_every_backend(client):
+    register(client)
+    tokens = login(client).json()
+    me = client.get("/api/auth/me/", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert me.json()["created_at"].endswith("Z")
+    assert tokens["access_expires_at"].endswith("Z")

@@ -1,0 +1,47 @@
+import pytest
+
+from supportbot.ui.i18n import MESSAGES, browser_language, text_for
+from supportbot.ui.translate import service_message
+
+
+@pytest.mark.parametrize(
+    ("header", "lang"),
+    [("es-ES,es;q=0.9,en;q=0.8", "es"), ("en-US,en;q=0.9", "en"), ("fr-FR,es;q=0.5", "es"),
+     ("de-DE", "en"), ("", "en"), ("*", "en")],
+)
+def test_browser_language(header, lang):
+    assert browser_language(header) == lang
+
+
+def test_every_message_has_both_languages():
+    for key, (english, spanish) in MESSAGES.items():
+        assert english.strip() and spanish.strip(), key
+    assert text_for("nav.login", "es") == "Iniciar sesión"
+    assert text_for("nav.login", "fr") == "Log in"
+
+
+def test_service_messages_are_translated():
+    assert service_message("Password must be at least 12 characters long.", "es") == (
+        "La contraseña debe tener al menos 12 caracteres.")
+    assert service_message("This username is already taken.", "es").startswith("Este nombre")
+    assert service_message("This username is already taken.", "en") == (
+        "This username is already taken.")
+    assert service_message("Something new.", "es") == "Something new."  # falls back
+
+
+def test_every_service_message_has_spanish():
+    """Messages the account services raise all have a Spanish version."""
+    import re
+    from pathlib import Path
+
+    import supportbot.services as services
+
+    folder = Path(services.__file__).parent
+    raised = set()
+    for name in ("accounts.py", "passwords.py", "permissions.py", "auth_tokens.py"):
+        source = (folder / name).read_text()
+        raised |= set(re.findall(r'(?:refuse|Invalid\w*|Conflict|NotFound|NotAuthenticated|'
+                                 r'PermissionDenied|AccountDeactivated|SessionExpired)\(\s*"([^"{]+)"',
+                                 source))
+    untranslated = [m for m in raised if service_message(m, "es") == m]
+    assert untranslated == []
