@@ -1,10 +1,15 @@
 """Reflex configuration, taken from SupportBot's settings (see .env.example)."""
 
+import sys
+
 import reflex as rx
 
-from supportbot.config import get_settings
+from supportbot.config import ConfigError, get_settings
 
-settings = get_settings()
+try:
+    settings = get_settings()
+except ConfigError as error:  # a readable message naming the variable, not a traceback
+    sys.exit(str(error))
 
 config = rx.Config(
     app_name="supportbot",
@@ -12,5 +17,8 @@ config = rx.Config(
     db_url=settings.effective_database_url,
     telemetry_enabled=False,
     show_built_with_reflex=False,
-    plugins=[rx.plugins.SitemapPlugin(), rx.plugins.RadixThemesPlugin()],
+    plugins=[
+        rx.plugins.SitemapPlugin(),
+        rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", radius="medium")),
+    ],
 )

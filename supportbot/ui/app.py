@@ -9,10 +9,7 @@ from supportbot.ui.i18n import text_for
 from supportbot.ui.pages import account, auth, help_center
 from supportbot.ui.state import SessionState
 
-app = rx.App(
-    api_transformer=create_api(),
-    theme=rx.theme(accent_color="indigo", radius="medium"),
-)
+app = rx.App(api_transformer=create_api())
 
 app.add_page(help_center.help_center_view, route="/", title="SupportBot",
              on_load=help_center.ON_LOAD_LIST)
