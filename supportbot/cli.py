@@ -144,6 +144,107 @@ def purge_tokens() -> None:
     typer.echo(f"Removed {purge_expired_refresh_tokens()} expired refresh tokens.")
 
 
+def _embedder():  # noqa: ANN202
+    from supportbot.ai.embeddings import get_embedder
+
+    return get_embedder(get_settings().embedding_model_name)
+
+
+@app.command("eval")
+def evaluate(
+    kb: Annotated[Path, typer.Option(help="KB file (JSONL: id, title, problem, solution, "
+                                          "tags, lang, examples).")],
+    queries: Annotated[Path, typer.Option(help="Queries file (JSONL: qid, query, "
+                                               "gold_kb_id, lang, split).")],
+    split: Annotated[str | None, typer.Option(help="Only queries of this split.")] = None,
+    threshold: Annotated[float | None, typer.Option(
+        min=0.0, max=1.0, help="Confidence threshold (default: CONFIDENCE_THRESHOLD).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Measure retrieval and answer/escalate decisions on a KB and a queries file.
+
+    Builds a temporary index from the file: the app's database and index are not touched.
+    """
+    import json
+
+    from supportbot.ai.evaluation import evaluate_files
+
+    chosen = get_settings().confidence_threshold if threshold is None else threshold
+    figures = evaluate_files(kb, queries, _embedder(), chosen, split)
+    if as_json:
+        typer.echo(json.dumps(figures))
+        return
+    _print_table(figures)
+
+
+def _print_table(figures: dict) -> None:
+    rows = [("all", figures), *figures["by_lang"].items()]
+    keys = [key for key in figures if key != "by_lang"]
+    typer.echo(f"{'':<20}" + "".join(f"{name:>12}" for name, _ in rows))
+    for key in keys:
+        cells = []
+        for _, values in rows:
+            value = values[key]
+            cells.append(f"{'-' if value is None else value:>12}")
+        typer.echo(f"{key:<20}" + "".join(cells))
+
+
+@app.command()
+def calibrate(
+    kb: Annotated[Path, typer.Option(help="KB file (JSONL).")],
+    queries: Annotated[Path, typer.Option(help="Queries file of a dev split (JSONL).")],
+    target_precision: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.95,
+    split: Annotated[str | None, typer.Option(help="Only queries of this split.")] = None,
+) -> None:
+    """Pick the confidence threshold that reaches a target answered precision on dev data."""
+    from supportbot.ai.evaluation import pick_threshold, run_queries
+    from supportbot.ai.index import build_index
+    from supportbot.ai.queries import read_queries
+    from supportbot.ai.records import read_articles
+
+    articles = read_articles(kb)
+    chosen = read_queries(queries, split=split, known_ids={a.id for a in articles})
+    embedder = _embedder()
+    outcomes = run_queries(build_index(articles, embedder), embedder, chosen)
+    threshold, figures = pick_threshold(outcomes, target_precision)
+    typer.echo(f"threshold {threshold}: answered precision {figures['answered_precision']}, "
+               f"coverage {figures['coverage']}, escalation recall "
+               f"{figures['escalation_recall']} ({len(chosen)} queries)")
+    typer.echo(f"Set CONFIDENCE_THRESHOLD={threshold} to use it.")
+
+
+@app.command("fit-confidence")
+def fit_confidence(
+    kb: Annotated[list[Path], typer.Option(help="Dev KB file; repeat, paired with --queries.")],
+    queries: Annotated[list[Path], typer.Option(help="Dev queries file, one per --kb.")],
+    split: Annotated[str, typer.Option(help="Queries of this split only.")] = "dev",
+    holdout: Annotated[list[Path], typer.Option(
+        help="KB file whose phrasings (and problem texts) become dev queries.")] = [],  # noqa: B006
+) -> None:
+    """Fit the confidence model on dev data and save it in supportbot/ai/confidence.json."""
+    from supportbot.ai.fitting import fit, holdout_phrasings
+    from supportbot.ai.queries import read_queries
+    from supportbot.ai.records import read_articles
+
+    if len(kb) != len(queries):
+        raise typer.BadParameter("give one --queries for each --kb")
+    datasets = []
+    for kb_path, queries_path in zip(kb, queries, strict=True):
+        articles = read_articles(kb_path)
+        chosen = read_queries(queries_path, split=split, known_ids={a.id for a in articles})
+        datasets.append((str(queries_path), articles, chosen))
+    for path in holdout:
+        articles = read_articles(path)
+        datasets.append((f"{path} (phrasings held out)", *holdout_phrasings(articles)))
+        datasets.append((f"{path} (problem and phrasings held out)",
+                         *holdout_phrasings(articles, with_problem=False)))
+    result = fit(datasets, _embedder())
+    for line in result["fitted_on"]:
+        typer.echo(line)
+    typer.echo("weights: " + ", ".join(f"{name}={weight}" for name, weight in
+                                        zip(result["features"], result["weights"], strict=True)))
+
+
 @app.command("check-config")
 def check_config() -> None:
     """Validate the configuration and print it (secrets hidden)."""

@@ -1,0 +1,161 @@
+"""The search index over a knowledge base: dense passages in FAISS, BM25 over stems, and
+character n-grams. Built from plain `ArticleRecord`s; knows nothing of databases.
+
+Dense side: every article is cut into passages (title + problem, each alternative
+phrasing, and the solution in windows of a few sentences); each passage is a unit vector
+in FAISS and maps back to its article, whose dense score is its best passage.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import bm25s
+import faiss
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from supportbot.ai.embeddings import Embedder
+from supportbot.ai.records import ArticleRecord
+from supportbot.ai.text import fold, stems
+
+# Above this many passages an approximate (HNSW) index replaces the exact one.
+HNSW_MIN_PASSAGES = 50_000
+WINDOW_WORDS = 60
+BM25_K1 = 1.2
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def passages_of(article: ArticleRecord) -> list[str]:
+    """The texts one article is searched by (deduplicated, non-empty)."""
+    head = article.title
+    lines = [line.strip() for line in article.problem.splitlines() if line.strip()]
+    if len(lines) == 1:
+        head = f"{article.title}. {lines[0]}" if article.title else lines[0]
+        lines = []
+    texts = [head, *lines, *article.examples, *_windows(article.solution)]
+    seen: dict[str, None] = {}
+    for text in texts:
+        text = text.strip()
+        if text:
+            seen.setdefault(text, None)
+    return list(seen)
+
+
+def _windows(text: str) -> list[str]:
+    """Solution text in windows of whole sentences, about WINDOW_WORDS words, overlapping."""
+    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    windows, current, count = [], [], 0
+    for sentence in sentences:
+        size = len(sentence.split())
+        if current and count + size > WINDOW_WORDS:
+            windows.append(" ".join(current))
+            current, count = current[-1:], len(current[-1].split())
+        current.append(sentence)
+        count += size
+    if current:
+        windows.append(" ".join(current))
+    return windows
+
+
+def lexical_text(article: ArticleRecord) -> str:
+    return "\n".join([article.title, article.title, article.problem, article.solution,
+                      *article.examples])
+
+
+@dataclass
+class SearchIndex:
+    articles: list[ArticleRecord]
+    model_name: str
+    dimension: int
+    vectors: np.ndarray  # (passages, dimension) float32, unit length
+    passage_article: np.ndarray  # (passages,) int32: row -> article position
+    faiss_index: faiss.Index
+    bm25: bm25s.BM25
+    char_vectorizer: TfidfVectorizer
+    char_matrix: sparse.csr_matrix
+    centroids: np.ndarray  # (articles, dimension): mean of each article's phrasings
+    idf: dict[str, float]  # BM25 idf of every stem in the KB
+    positions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.articles)
+
+
+def make_faiss_index(vectors: np.ndarray) -> faiss.Index:
+    dimension = vectors.shape[1]
+    if len(vectors) >= HNSW_MIN_PASSAGES:
+        index = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 64
+    else:
+        index = faiss.IndexFlatIP(dimension)
+    if len(vectors):
+        index.add(vectors)
+    return index
+
+
+def bm25_idf(corpus: list[list[str]]) -> dict[str, float]:
+    """idf as BM25 (Lucene variant, as bm25s) weighs a stem: log(1 + (N - df + .5)/(df + .5))."""
+    frequency: dict[str, int] = {}
+    for tokens in corpus:
+        for token in set(tokens):
+            frequency[token] = frequency.get(token, 0) + 1
+    total = len(corpus)
+    return {token: math.log(1 + (total - df + 0.5) / (df + 0.5)) for token, df in frequency.items()}
+
+
+def build_lexical(articles: list[ArticleRecord]) -> tuple[bm25s.BM25, dict[str, float],
+                                                            TfidfVectorizer, sparse.csr_matrix]:
+    corpus = [stems(lexical_text(article), article.lang) or ["\u2205"] for article in articles]
+    bm25 = bm25s.BM25(k1=BM25_K1, b=0.75)
+    bm25.index(corpus, show_progress=False)
+    char_vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True,
+                                      preprocessor=fold, min_df=1, dtype=np.float32)
+    char_matrix = char_vectorizer.fit_transform([lexical_text(a) for a in articles]).tocsr()
+    return bm25, bm25_idf(corpus), char_vectorizer, char_matrix
+
+
+def phrasing_centroids(vectors: np.ndarray, owners: np.ndarray, phrasing: np.ndarray,
+                       count: int) -> np.ndarray:
+    """Per article, the unit mean of the vectors of the ways it is asked (not its solution)."""
+    centroids = np.zeros((count, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32)
+    if len(vectors):
+        np.add.at(centroids, owners[phrasing], vectors[phrasing])
+    norms = np.linalg.norm(centroids, axis=1, keepdims=True)
+    return centroids / np.maximum(norms, 1e-9)
+
+
+def build_index(articles: list[ArticleRecord], embedder: Embedder, *,
+                show_progress: bool = False) -> SearchIndex:
+    """Index `articles` (already validated, unique ids, at least one)."""
+    texts: list[str] = []
+    owners: list[int] = []
+    phrasing: list[bool] = []
+    for position, article in enumerate(articles):
+        windows = set(_windows(article.solution))
+        for number, text in enumerate(passages_of(article)):
+            texts.append(text)
+            owners.append(position)
+            phrasing.append(number == 0 or text not in windows)
+    vectors = embedder.encode(texts, show_progress=show_progress)
+    owner_array = np.asarray(owners, dtype=np.int32)
+    bm25, idf, char_vectorizer, char_matrix = build_lexical(articles)
+    return SearchIndex(
+        articles=list(articles),
+        model_name=embedder.name,
+        dimension=embedder.dimension,
+        vectors=vectors,
+        passage_article=owner_array,
+        faiss_index=make_faiss_index(vectors),
+        bm25=bm25,
+        char_vectorizer=char_vectorizer,
+        char_matrix=char_matrix,
+        centroids=phrasing_centroids(vectors, owner_array, np.asarray(phrasing), len(articles)),
+        idf=idf,
+        positions={article.id: position for position, article in enumerate(articles)},
+    )

@@ -1,0 +1,166 @@
+"""Hybrid retrieval and the confidence that its first article answers the query.
+
+Four signals per article, fused with weights that depend on the query's language:
+- dense: best cosine between the query and the article's passages (FAISS);
+- centroid: cosine to the mean vector of the article's phrasings (title, problem, the
+  ways users ask it) -- a nearest-centroid classifier over phrasings;
+- bm25: BM25 over Snowball stems (both stemmers on the query), scaled by the best article;
+- char: character 3-5-gram TF-IDF cosine, scaled by the best article (typos, cognates).
+The embedding model is English-only, so Spanish queries lean on the lexical signals.
+Weights were chosen on dev data only; docs/retrieval.md has the measurements.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from supportbot.ai.embeddings import Embedder
+from supportbot.ai.index import BM25_K1, SearchIndex
+from supportbot.ai.records import ArticleRecord
+from supportbot.ai.text import detect_language, query_stems
+
+DENSE_PASSAGES = 200  # passages fetched from FAISS per query
+
+# (dense, centroid, bm25, char) by query language.
+FUSION_WEIGHTS = {"en": (1.0, 0.5, 0.1, 0.2), "es": (0.25, 0.5, 0.1, 0.3)}
+
+FEATURE_NAMES = ("dense", "dense_margin", "fused_margin", "bm25_coverage", "char", "centroid",
+                 "stem_coverage", "spanish", "spanish_dense", "spanish_bm25_coverage")
+CONFIDENCE_FILE = Path(__file__).with_name("confidence.json")
+
+
+def load_confidence_model(path: Path = CONFIDENCE_FILE) -> tuple[tuple[float, ...], float]:
+    """Logistic model of P(first article is right), fitted on dev splits by
+    `supportbot fit-confidence` (docs/retrieval.md)."""
+    data = json.loads(path.read_text())
+    if tuple(data["features"]) != FEATURE_NAMES:
+        raise RuntimeError(f"{path} was fitted for other features; run supportbot fit-confidence")
+    return tuple(float(w) for w in data["weights"]), float(data["bias"])
+
+
+CONFIDENCE_WEIGHTS, CONFIDENCE_BIAS = load_confidence_model()
+
+
+@dataclass(frozen=True)
+class Hit:
+    article: ArticleRecord
+    score: float  # fused
+    dense: float
+    bm25: float
+    char: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[Hit]  # best first
+    confidence: float
+    features: tuple[float, ...]
+    language: str
+
+    @property
+    def top(self) -> Hit | None:
+        return self.hits[0] if self.hits else None
+
+
+def _dense_scores(index: SearchIndex, query_vector: np.ndarray) -> np.ndarray:
+    scores = np.zeros(index.size, dtype=np.float32)
+    if index.faiss_index.ntotal == 0:
+        return scores
+    k = min(DENSE_PASSAGES, index.faiss_index.ntotal)
+    similarities, rows = index.faiss_index.search(query_vector.reshape(1, -1), k)
+    seen = np.zeros(index.size, dtype=bool)
+    for similarity, row in zip(similarities[0], rows[0], strict=True):
+        if row < 0:
+            continue
+        owner = index.passage_article[row]
+        if not seen[owner]:
+            seen[owner] = True
+            scores[owner] = similarity
+    # Articles none of whose passages came back: the lowest similarity that did.
+    scores[~seen] = float(similarities[0][rows[0] >= 0].min()) if seen.any() else 0.0
+    return scores
+
+
+def _bm25(index: SearchIndex, tokens: list[str]) -> np.ndarray:
+    known = [token for token in tokens if token in index.bm25.vocab_dict]
+    if not known:
+        return np.zeros(index.size, dtype=np.float32)
+    return np.asarray(index.bm25.get_scores(known), dtype=np.float32)
+
+
+def _char_scores(index: SearchIndex, query: str) -> np.ndarray:
+    vector = index.char_vectorizer.transform([query])
+    return np.asarray((index.char_matrix @ vector.T).toarray()).ravel().astype(np.float32)
+
+
+def _scaled(scores: np.ndarray) -> np.ndarray:
+    top = float(scores.max()) if scores.size else 0.0
+    return scores / top if top > 0 else scores
+
+
+def _features(top: int, second: int | None, fused: np.ndarray, dense: np.ndarray,
+              centroid: np.ndarray, bm25: np.ndarray, char: np.ndarray, tokens: list[str],
+              idf: dict[str, float], spanish: bool) -> tuple[float, ...]:
+    others = np.delete(dense, top)
+    # BM25 of the top article over the most a document could score for these stems.
+    ceiling = (BM25_K1 + 1) * sum(idf.get(token, 0.0) for token in set(tokens))
+    bm25_coverage = float(bm25[top] / ceiling) if ceiling > 0 else 0.0
+    known = sum(1 for token in set(tokens) if token in idf)
+    stem_coverage = known / len(set(tokens)) if tokens else 0.0
+    language = 1.0 if spanish else 0.0
+    return (
+        float(dense[top]),
+        float(dense[top] - others.max()) if others.size else float(dense[top]),
+        float(fused[top] - fused[second]) if second is not None else float(fused[top]),
+        bm25_coverage,
+        float(char[top]),
+        float(centroid[top]),
+        stem_coverage,
+        language,
+        language * float(dense[top]),
+        language * bm25_coverage,
+    )
+
+
+def confidence_of(features: tuple[float, ...]) -> float:
+    """Calibrated P(first article is right) in [0, 1] (logistic model)."""
+    z = CONFIDENCE_BIAS + sum(w * f for w, f in zip(CONFIDENCE_WEIGHTS, features, strict=True))
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+
+def search(index: SearchIndex, embedder: Embedder, query: str, *, k: int = 5,
+           exclude: Collection[str] = ()) -> SearchResult:
+    """The `k` best articles for `query` and the confidence that the first is right.
+
+    `exclude` hides article ids, as if they were not in the KB (used by evaluation).
+    """
+    language = detect_language(query)
+    if index.size == 0 or not query.strip():
+        return SearchResult([], 0.0, (), language)
+    query_vector = embedder.encode([query])[0]
+    dense = _dense_scores(index, query_vector)
+    centroid = index.centroids @ query_vector
+    tokens = query_stems(query)
+    bm25 = _bm25(index, tokens)
+    char = _char_scores(index, query)
+    w_dense, w_centroid, w_bm25, w_char = FUSION_WEIGHTS.get(language, FUSION_WEIGHTS["en"])
+    fused = w_dense * dense + w_centroid * centroid + w_bm25 * _scaled(bm25) + w_char * _scaled(char)
+    hidden = [index.positions[article_id] for article_id in exclude if article_id in index.positions]
+    if hidden:
+        fused[hidden] = -np.inf
+        dense = dense.copy()
+        dense[hidden] = -1.0
+    order = [int(i) for i in np.argsort(-fused, kind="stable") if np.isfinite(fused[i])]
+    if not order:
+        return SearchResult([], 0.0, (), language)
+    features = _features(order[0], order[1] if len(order) > 1 else None, fused, dense, centroid,
+                         bm25, char, tokens, index.idf, language == "es")
+    hits = [Hit(index.articles[i], float(fused[i]), float(dense[i]), float(bm25[i]),
+                float(char[i])) for i in order[:k]]
+    return SearchResult(hits, confidence_of(features), features, language)
