@@ -59,6 +59,7 @@ install: $(VENV)/.installed $(BUN)
 run: install
 	$(PY) -m supportbot migrate
 	$(PY) -m supportbot demo-data
+	$(PY) -m supportbot reindex --if-changed
 	@echo "==> Building and starting SupportBot: http://localhost:$(PORT)/  (Ctrl-C stops it)"
 	reflex run --env prod --single-port --frontend-port $(PORT)
 

@@ -136,6 +136,30 @@ def import_kb(
                f"{result.unchanged} unchanged.")
 
 
+@app.command()
+def reindex(
+    background: Annotated[bool, typer.Option(help="Queue it as a job instead of waiting.")] = False,
+    if_changed: Annotated[bool, typer.Option(
+        help="Skip when the index already holds the current KB.")] = False,
+) -> None:
+    """Rebuild the search index from the published knowledge base."""
+    from supportbot.jobs import queue
+    from supportbot.jobs.reindex import rebuild_index
+
+    if background:
+        job_id = queue.enqueue(rebuild_index)
+        if not queue.uses_redis():
+            queue.wait_in_process_jobs()
+        typer.echo(f"Reindex job {job_id} queued.")
+        return
+    meta = rebuild_index(show_progress=True, if_changed=if_changed)
+    if "skipped" in meta:
+        typer.echo(f"Nothing to index: {meta['skipped']}.")
+        return
+    typer.echo(f"Index {meta['version']}: {meta['articles']} articles, {meta['passages']} "
+               f"passages, model {meta['model_name']}, KB revision {meta['kb_revision']}.")
+
+
 @app.command("purge-tokens")
 def purge_tokens() -> None:
     """Delete expired refresh-token records."""

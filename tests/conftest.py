@@ -153,6 +153,14 @@ def make_user(session: Session):  # noqa: ANN201
     return create
 
 
+@pytest.fixture(scope="session")
+def embedder():
+    """The shipped all-MiniLM-L6-v2, loaded once for the whole run."""
+    from supportbot.ai.embeddings import get_embedder
+
+    return get_embedder("all-MiniLM-L6-v2")
+
+
 @pytest.fixture
 def redis_url() -> str:
     if not TEST_REDIS_URL:

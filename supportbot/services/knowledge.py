@@ -119,3 +119,21 @@ def history(session: Session, entry_id: object) -> list[KnowledgeEntryVersion]:
         select(KnowledgeEntryVersion).where(KnowledgeEntryVersion.entry_id == entry_id)
         .order_by(col(KnowledgeEntryVersion.version))
     ))
+
+
+def as_record(entry: KnowledgeEntry) -> ArticleRecord:
+    """The plain record retrieval works on; its id is the entry's UUID (citations use it)."""
+    return ArticleRecord(
+        id=str(entry.id), title=entry.title, problem=entry.problem, solution=entry.solution,
+        tags=tuple(entry.tags), lang=entry.locale if entry.locale in ("en", "es") else "en",
+        examples=tuple(entry.alternative_phrasings),
+    )
+
+
+def published_records(session: Session) -> list[ArticleRecord]:
+    """Every published article, as records for the search index."""
+    entries = session.exec(
+        select(KnowledgeEntry).where(KnowledgeEntry.status == EntryStatus.published.value)
+        .order_by(col(KnowledgeEntry.created_at), col(KnowledgeEntry.id))
+    )
+    return [as_record(entry) for entry in entries]

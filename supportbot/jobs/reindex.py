@@ -1,0 +1,35 @@
+"""Rebuild the search index from the published KB (background job or `supportbot reindex`)."""
+
+from __future__ import annotations
+
+from supportbot.ai.embeddings import get_embedder
+from supportbot.ai.index import build_index
+from supportbot.ai.store import IndexUnavailable, kb_revision, read_meta, save
+from supportbot.config import get_settings
+from supportbot.db import session_scope
+from supportbot.services.knowledge import published_records
+
+
+def rebuild_index(show_progress: bool = False, if_changed: bool = False) -> dict[str, object]:
+    """Build a new index version from every published article and make it current.
+
+    Returns the new version's metadata. With no published article, nothing is written and
+    the previous version (if any) keeps serving. With `if_changed`, nothing is built when
+    the current version already holds this KB revision with the configured model.
+    """
+    settings = get_settings()
+    with session_scope() as session:
+        records = published_records(session)
+    if not records:
+        return {"skipped": "no published article"}
+    if if_changed:
+        try:
+            meta = read_meta(settings.effective_index_path)
+        except IndexUnavailable:
+            meta = {}
+        if (meta.get("kb_revision") == kb_revision(records)
+                and meta.get("model_name") == settings.embedding_model_name):
+            return {**meta, "skipped": "the index is up to date"}
+    embedder = get_embedder(settings.embedding_model_name)
+    index = build_index(records, embedder, show_progress=show_progress)
+    return save(index, settings.effective_index_path)

@@ -1,0 +1,68 @@
+import dataclasses
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from supportbot.ai.index import build_index, passages_of
+from supportbot.ai.queries import read_queries
+from supportbot.ai.retriever import search
+from tests.ai.conftest import QUERIES_SMALL
+
+
+def test_passages_cover_title_phrasings_and_solution(articles):
+    vpn = next(a for a in articles if a.id == "en-vpn")
+    texts = passages_of(vpn)
+    assert texts[0].startswith("VPN won't connect. The VPN client")
+    assert "vpn keeps failing" in texts
+    assert any("Restart the VPN client" in text for text in texts)
+
+
+def test_recall_at_1_and_5_on_the_fixture(small_index, embedder):
+    queries = [q for q in read_queries(QUERIES_SMALL) if q.gold_id]
+    ranks = []
+    for query in queries:
+        ids = [hit.article.id for hit in search(small_index, embedder, query.text, k=5).hits]
+        ranks.append(ids.index(query.gold_id) + 1 if query.gold_id in ids else None)
+    assert sum(rank == 1 for rank in ranks) / len(ranks) >= 0.9
+    assert all(rank is not None for rank in ranks)
+
+
+def test_out_of_scope_queries_get_lower_confidence(small_index, embedder):
+    queries = read_queries(QUERIES_SMALL)
+    labels = [1 if q.gold_id else 0 for q in queries]
+    scores = [search(small_index, embedder, q.text).confidence for q in queries]
+    assert roc_auc_score(labels, scores) >= 0.9
+    assert all(0.0 <= score <= 1.0 for score in scores)
+    out_of_scope = [s for s, label in zip(scores, labels, strict=True) if not label]
+    assert max(out_of_scope) < 0.5
+
+
+def test_spanish_and_english_queries_find_their_articles(small_index, embedder):
+    spanish = search(small_index, embedder, "se me ha bloqueado la cuenta")
+    assert spanish.language == "es" and spanish.top.article.id == "es-cuenta"
+    english = search(small_index, embedder, "the second screen stays black")
+    assert english.language == "en" and english.top.article.id == "en-monitor"
+
+
+def test_typos_still_match(small_index, embedder):
+    assert search(small_index, embedder, "my printr is offline").top.article.id == "en-printer"
+    assert search(small_index, embedder, "teh vpn wont conect").top.article.id == "en-vpn"
+
+
+def test_excluded_articles_are_not_returned(small_index, embedder):
+    result = search(small_index, embedder, "vpn not connecting", exclude={"en-vpn"})
+    assert "en-vpn" not in [hit.article.id for hit in result.hits]
+
+
+def test_empty_query_and_empty_index(small_index, embedder):
+    assert search(small_index, embedder, "   ").hits == []
+    empty = search(small_index, embedder, "vpn", k=0)
+    assert empty.hits == [] and empty.confidence > 0
+
+
+def test_an_article_with_only_a_title_is_searchable(embedder, articles):
+    tiny = [dataclasses.replace(articles[0], problem="", solution="", examples=()),
+            *articles[1:3]]
+    index = build_index(tiny, embedder)
+    assert np.allclose(np.linalg.norm(index.centroids, axis=1), 1.0, atol=1e-4)
+    assert search(index, embedder, "VPN won't connect").top.article.id == "en-vpn"

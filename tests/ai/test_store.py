@@ -1,0 +1,99 @@
+import json
+
+import numpy as np
+import pytest
+
+from supportbot.ai import store
+from supportbot.ai.index import build_index
+from supportbot.ai.retriever import search
+
+
+def ids(result):
+    return [hit.article.id for hit in result.hits]
+
+
+def test_save_and_load_give_the_same_answers(tmp_path, small_index, embedder):
+    meta = store.save(small_index, tmp_path)
+    assert store.current_version(tmp_path) == meta["version"]
+    assert meta["model_name"] == "all-MiniLM-L6-v2" and meta["dimension"] == 384
+    assert meta["articles"] == 10 and meta["passages"] == len(small_index.vectors)
+    assert set(meta) >= {"kb_revision", "created_at"}
+    loaded = store.load(tmp_path, model_name="all-MiniLM-L6-v2", dimension=384)
+    for query in ("vpn keeps failing", "la impresora tiene un atasco", "pizza recipe"):
+        before, after = search(small_index, embedder, query), search(loaded, embedder, query)
+        assert ids(before) == ids(after)
+        assert after.confidence == pytest.approx(before.confidence, abs=1e-6)
+
+
+def test_kb_revision_follows_content(articles):
+    assert store.kb_revision(articles) == store.kb_revision(list(reversed(articles)))
+    assert store.kb_revision(articles) != store.kb_revision(articles[1:])
+
+
+def test_an_index_of_another_model_is_refused(tmp_path, small_index):
+    store.save(small_index, tmp_path)
+    with pytest.raises(store.IndexMismatch, match="built with all-MiniLM-L6-v2"):
+        store.load(tmp_path, model_name="another-model", dimension=384)
+    with pytest.raises(store.IndexMismatch):
+        store.load(tmp_path, model_name="all-MiniLM-L6-v2", dimension=768)
+
+
+def test_no_index_yet(tmp_path):
+    with pytest.raises(store.IndexUnavailable, match="supportbot reindex"):
+        store.load(tmp_path, model_name="all-MiniLM-L6-v2", dimension=384)
+
+
+def test_a_crash_mid_build_leaves_the_old_index_serving(tmp_path, small_index, embedder,
+                                                        articles, monkeypatch):
+    old = store.save(small_index, tmp_path)
+    smaller = build_index(articles[:3], embedder)
+
+    def crash(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store.np, "save", crash)
+    with pytest.raises(OSError):
+        store.save(smaller, tmp_path)
+    monkeypatch.undo()
+    assert store.current_version(tmp_path) == old["version"]
+    loaded = store.load(tmp_path, model_name="all-MiniLM-L6-v2", dimension=384)
+    assert loaded.size == 10
+    assert list(tmp_path.glob(".building-*"))  # the half-written version is left aside
+
+
+def test_old_versions_are_pruned(tmp_path, small_index):
+    for _ in range(store.KEEP_VERSIONS + 2):
+        store.save(small_index, tmp_path)
+    versions = [p for p in tmp_path.iterdir() if p.is_dir() and p.name.startswith("v")]
+    assert len(versions) == store.KEEP_VERSIONS
+    assert store.current_version(tmp_path) in {p.name for p in versions}
+
+
+def test_live_index_picks_up_a_new_version(tmp_path, small_index, embedder, articles):
+    store.save(build_index(articles[:3], embedder), tmp_path)
+    live = store.LiveIndex(tmp_path, model_name="all-MiniLM-L6-v2", dimension=384,
+                           check_seconds=0)
+    assert live.get().size == 3
+    meta = store.save(small_index, tmp_path)
+    assert live.get().size == 10 and live.version == meta["version"]
+
+
+def test_live_index_reports_a_mismatch_once_and_keeps_serving(tmp_path, small_index):
+    store.save(small_index, tmp_path)
+    reports = []
+    live = store.LiveIndex(tmp_path, model_name="all-MiniLM-L6-v2", dimension=384,
+                           on_mismatch=reports.append, check_seconds=0)
+    served = live.get()
+    meta = store.save(small_index, tmp_path)
+    meta_path = tmp_path / meta["version"] / "meta.json"
+    meta_path.write_text(json.dumps({**meta, "model_name": "other-model"}))
+    assert live.get() is served  # the old version keeps answering
+    assert live.get() is served
+    assert len(reports) == 1 and "other-model" in str(reports[0])
+
+    fresh = store.LiveIndex(tmp_path, model_name="all-MiniLM-L6-v2", dimension=384,
+                            on_mismatch=reports.append, check_seconds=0)
+    with pytest.raises(store.IndexMismatch):
+        fresh.get()
+    assert len(reports) == 2
+    assert np.all(np.isfinite(served.vectors))

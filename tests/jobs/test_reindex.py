@@ -1,0 +1,48 @@
+from supportbot.ai import store
+from supportbot.ai.records import read_articles
+from supportbot.ai.retriever import search
+from supportbot.config import get_settings
+from supportbot.jobs import queue
+from supportbot.jobs.reindex import rebuild_index
+from supportbot.models import EntryStatus
+from supportbot.services import knowledge
+from supportbot.services.permissions import SYSTEM
+from tests.ai.conftest import KB_SMALL
+
+
+def test_reindex_builds_from_published_entries_only(session, settings_env, tmp_path, embedder):
+    settings_env(FAISS_INDEX_PATH=str(tmp_path / "index"))
+    records = read_articles(KB_SMALL)
+    knowledge.import_articles(session, SYSTEM, records[:8])
+    knowledge.import_articles(session, SYSTEM, records[8:], status=EntryStatus.draft)
+    session.commit()
+    job_id = queue.enqueue(rebuild_index)
+    queue.wait_in_process_jobs()
+    status = queue.job_status(job_id)
+    assert status.state == "finished", status.error
+    assert status.result["articles"] == 8
+    index = store.load(get_settings().effective_index_path, model_name="all-MiniLM-L6-v2",
+                       dimension=384)
+    top = search(index, embedder, "vpn keeps failing").top.article
+    assert top.title == "VPN won't connect"
+    entry = next(e for e in knowledge.list_published(session) if e.title == top.title)
+    assert top.id == str(entry.id)  # citations point at database rows
+
+
+def test_reindex_with_nothing_published_keeps_the_old_index(session, settings_env, tmp_path):
+    settings_env(FAISS_INDEX_PATH=str(tmp_path / "index"))
+    assert rebuild_index() == {"skipped": "no published article"}
+    assert store.current_version(tmp_path / "index") is None
+
+
+def test_reindex_if_changed_skips_an_up_to_date_index(session, settings_env, tmp_path):
+    settings_env(FAISS_INDEX_PATH=str(tmp_path / "index"))
+    knowledge.import_articles(session, SYSTEM, read_articles(KB_SMALL)[:2])
+    session.commit()
+    first = rebuild_index(if_changed=True)
+    assert "skipped" not in first
+    again = rebuild_index(if_changed=True)
+    assert again["skipped"] == "the index is up to date" and again["version"] == first["version"]
+    knowledge.import_articles(session, SYSTEM, read_articles(KB_SMALL)[2:3])
+    session.commit()
+    assert rebuild_index(if_changed=True)["articles"] == 3
