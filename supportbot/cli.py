@@ -269,6 +269,45 @@ def fit_confidence(
                                         zip(result["features"], result["weights"], strict=True)))
 
 
+@app.command()
+def bench(
+    sizes: Annotated[str, typer.Option(help="Comma-separated KB sizes.")] = "1000,10000",
+    queries: Annotated[int, typer.Option(min=10, help="Queries timed per size.")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+) -> None:
+    """Reindex time, query latency (hybrid vs plain dense) and memory on synthetic KBs.
+
+    Each size runs in its own process, so its peak RSS is its own.
+    """
+    import dataclasses
+    import json
+    import subprocess
+    import sys
+
+    from supportbot.ai.bench import BenchRow, run
+    from supportbot.ai.records import read_articles
+    from supportbot.services.demo import DEMO_KB
+
+    wanted = [int(size) for size in sizes.split(",") if size.strip()]
+    rows: list[BenchRow] = []
+    if len(wanted) == 1:
+        rows.append(run(read_articles(DEMO_KB), _embedder(), wanted[0], queries))
+    else:
+        for size in wanted:
+            done = subprocess.run([sys.executable, "-m", "supportbot", "bench", "--sizes",
+                                   str(size), "--queries", str(queries), "--json"],
+                                  capture_output=True, text=True, check=True)
+            rows.append(BenchRow(**json.loads(done.stdout.strip().splitlines()[-1])))
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(dataclasses.asdict(row)))
+        return
+    names = [field.name for field in dataclasses.fields(BenchRow)]
+    typer.echo("".join(f"{name:>16}" for name in names))
+    for row in rows:
+        typer.echo("".join(f"{getattr(row, name):>16}" for name in names))
+
+
 @app.command("check-config")
 def check_config() -> None:
     """Validate the configuration and print it (secrets hidden)."""

@@ -25,10 +25,18 @@ SYSTEM = SystemActor()
 Actor = User | SystemActor
 
 
+def role_at_least(role: str, minimum: Role) -> bool:
+    """Whether `role` (a stored role name) is `minimum` or above it; unknown roles are not."""
+    try:
+        return _RANK[Role(role)] >= _RANK[minimum]
+    except ValueError:
+        return False
+
+
 def has_role(actor: Actor | None, minimum: Role) -> bool:
     if actor is None or not actor.is_active:
         return False
-    return _RANK[Role(actor.role)] >= _RANK[minimum]
+    return role_at_least(actor.role, minimum)
 
 
 def require_role(actor: Actor | None, minimum: Role) -> Actor:

@@ -18,7 +18,7 @@ from supportbot.db import session_scope
 from supportbot.errors import NotAuthenticated, SessionExpired
 from supportbot.models import Role, User
 from supportbot.services import auth_tokens
-from supportbot.services.permissions import has_role
+from supportbot.services.permissions import role_at_least
 from supportbot.ui.i18n import LANGUAGES, browser_language
 
 
@@ -101,7 +101,7 @@ class SessionState(rx.State):
         if not self.username:
             here = self.router.url.path
             return rx.redirect(f"/login?{urlencode({'next': here, 'error': 'not_authenticated'})}")
-        if not has_role(_RoleView(self.role), minimum):
+        if not role_at_least(self.role, minimum):
             return rx.redirect("/?error=permission_denied")
         return None
 
@@ -116,12 +116,3 @@ class SessionState(rx.State):
     @rx.event
     def require_admin(self):  # noqa: ANN201
         return self._require(Role.admin)
-
-
-class _RoleView:
-    """Just enough of a user for `has_role` (the page keeps the role, not the row)."""
-
-    is_active = True
-
-    def __init__(self, role: str) -> None:
-        self.role = role

@@ -54,10 +54,9 @@ def test_excluded_articles_are_not_returned(small_index, embedder):
     assert "en-vpn" not in [hit.article.id for hit in result.hits]
 
 
-def test_empty_query_and_empty_index(small_index, embedder):
-    assert search(small_index, embedder, "   ").hits == []
-    empty = search(small_index, embedder, "vpn", k=0)
-    assert empty.hits == [] and empty.confidence > 0
+def test_empty_query_finds_nothing(small_index, embedder):
+    result = search(small_index, embedder, "   ")
+    assert result.hits == [] and result.confidence == 0.0 and result.top is None
 
 
 def test_an_article_with_only_a_title_is_searchable(embedder, articles):
@@ -66,3 +65,15 @@ def test_an_article_with_only_a_title_is_searchable(embedder, articles):
     index = build_index(tiny, embedder)
     assert np.allclose(np.linalg.norm(index.centroids, axis=1), 1.0, atol=1e-4)
     assert search(index, embedder, "VPN won't connect").top.article.id == "en-vpn"
+
+
+def test_bench_measures_a_small_synthetic_kb(embedder, articles):
+    from supportbot.ai.bench import run, synthetic_kb
+
+    kb = synthetic_kb(articles, 25)
+    assert len({a.id for a in kb}) == 25 and "Contoso 0" in kb[0].title
+    row = run(articles, embedder, 25, queries=10)
+    assert row.articles == 25 and row.passages >= 25
+    assert row.reindex_s > 0 and row.index_mb > row.raw_vectors_mb > 0
+    assert 0 < row.hybrid_p50_ms <= row.hybrid_p95_ms and 0 < row.dense_p50_ms
+    assert row.peak_rss_mb > 100
