@@ -9,7 +9,10 @@ from supportbot.ui.i18n import text_for
 from supportbot.ui.pages import account, auth, help_center
 from supportbot.ui.state import SessionState
 
-app = rx.App(api_transformer=create_api())
+app = rx.App(
+    api_transformer=create_api(),
+    head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
+)
 
 app.add_page(help_center.help_center_view, route="/", title="SupportBot",
              on_load=help_center.ON_LOAD_LIST)

@@ -15,6 +15,8 @@ def test_health_and_pages_are_served(live_app):
         response = httpx.get(f"{live_app}{path}", follow_redirects=True)
         assert response.status_code == 200, path
         assert "<title>SupportBot" in response.text
+    icon = httpx.get(f"{live_app}/favicon.svg")
+    assert icon.status_code == 200 and icon.text.startswith("<svg")
 
 
 def test_api_is_mounted_in_the_same_process(live_app):
