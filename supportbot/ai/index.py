@@ -16,7 +16,8 @@ import bm25s
 import faiss
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+from sklearn.pipeline import Pipeline, make_pipeline
 
 from supportbot.ai.embeddings import Embedder
 from supportbot.ai.records import ArticleRecord
@@ -75,7 +76,7 @@ class SearchIndex:
     passage_article: np.ndarray  # (passages,) int32: row -> article position
     faiss_index: faiss.Index
     bm25: bm25s.BM25
-    char_vectorizer: TfidfVectorizer
+    char_vectorizer: Pipeline
     char_matrix: sparse.csr_matrix
     centroids: np.ndarray  # (articles, dimension): mean of each article's phrasings
     idf: dict[str, float]  # BM25 idf of every stem in the KB
@@ -110,13 +111,19 @@ def bm25_idf(corpus: list[list[str]]) -> dict[str, float]:
 
 
 def build_lexical(articles: list[ArticleRecord]) -> tuple[bm25s.BM25, dict[str, float],
-                                                            TfidfVectorizer, sparse.csr_matrix]:
+                                                            Pipeline, sparse.csr_matrix]:
     corpus = [stems(lexical_text(article), article.lang) or ["\u2205"] for article in articles]
     bm25 = bm25s.BM25(k1=BM25_K1, b=0.75)
     bm25.index(corpus, show_progress=False)
-    char_vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True,
-                                      preprocessor=fold, min_df=1, dtype=np.float32)
+    # Hashed n-grams: no vocabulary to keep in memory or on disk, whatever the KB size.
+    char_vectorizer = make_pipeline(
+        HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), preprocessor=fold,
+                          n_features=2**20, alternate_sign=False, norm=None,
+                          dtype=np.float32),
+        TfidfTransformer(sublinear_tf=True),
+    )
     char_matrix = char_vectorizer.fit_transform([lexical_text(a) for a in articles]).tocsr()
+    char_matrix = char_matrix.astype(np.float32)
     return bm25, bm25_idf(corpus), char_vectorizer, char_matrix
 
 
