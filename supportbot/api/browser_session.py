@@ -47,18 +47,25 @@ def _source_origin(request: Request) -> str | None:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
-def _is_allowed(origin: str) -> bool:
+def _is_listed(origin: str) -> bool:
+    """The origin's host is named in ALLOWED_HOSTS or PUBLIC_URL (a "*" does not count)."""
     settings = get_settings()
-    if "*" in settings.allowed_hosts:
-        return True
     allowed = {*settings.allowed_hosts, urlsplit(settings.public_url).hostname or ""}
     return (urlsplit(origin).hostname or "") in allowed
 
 
+def _is_allowed(origin: str) -> bool:
+    return "*" in get_settings().allowed_hosts or _is_listed(origin)
+
+
 def _frontend(request: Request, path: str, **query: str) -> str:
-    """An absolute URL on the page's own origin (the dev server's port differs from ours)."""
+    """An absolute URL on the page's own origin (the dev server's port differs from ours).
+
+    Only a listed origin is trusted as the base; with ALLOWED_HOSTS=* an unknown origin
+    gets PUBLIC_URL, so the redirect never leaves the site.
+    """
     origin = _source_origin(request)
-    base = origin if origin and _is_allowed(origin) else get_settings().public_url.rstrip("/")
+    base = origin if origin and _is_listed(origin) else get_settings().public_url.rstrip("/")
     query = {key: value for key, value in query.items() if value}
     suffix = f"?{urlencode(query)}" if query else ""
     return base + path + suffix

@@ -69,3 +69,10 @@ def test_refresh_and_logout_with_cookies(client, alice):
     required = client.get("/api/auth/session/refresh/?next=/account", headers=ORIGIN,
                           follow_redirects=False)
     assert "/login?error=" in required.headers["location"]
+
+
+def test_any_host_setting_never_redirects_off_site(client, alice, settings_env):
+    settings_env(ALLOWED_HOSTS="*", PUBLIC_URL="https://help.example.org")
+    response = form_login(client, password="wrong password",
+                          headers={"origin": "https://evil.example"})
+    assert response.headers["location"].startswith("https://help.example.org/login?")
