@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
+from supportbot.ai.embeddings import ModelNotFound
 from supportbot.ai.records import RecordError
+from supportbot.ai.store import IndexUnavailable
 from supportbot.config import ConfigError, get_settings
 from supportbot.errors import ServiceError
 
@@ -174,6 +176,40 @@ def _embedder():  # noqa: ANN202
     return get_embedder(get_settings().embedding_model_name)
 
 
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What a user would type.")],
+    k: Annotated[int, typer.Option(min=1, max=20, help="How many articles.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Search the live index as the bot would, and say whether it would answer."""
+    import json
+
+    from supportbot.ai.decision import confident_enough
+    from supportbot.ai.retriever import search as run_search
+    from supportbot.ai.store import LiveIndex
+
+    settings = get_settings()
+    embedder = _embedder()
+    index = LiveIndex(settings.effective_index_path, model_name=embedder.name,
+                      dimension=embedder.dimension).get()
+    result = run_search(index, embedder, query, k=k)
+    answer = confident_enough(result, settings.confidence_threshold)
+    if as_json:
+        typer.echo(json.dumps({
+            "language": result.language, "confidence": round(result.confidence, 4),
+            "would_answer": answer,
+            "hits": [{"id": hit.article.id, "title": hit.article.title,
+                      "score": round(hit.score, 4)} for hit in result.hits],
+        }))
+        return
+    verdict = "answer" if answer else "hand over to a person"
+    typer.echo(f"language {result.language}, confidence {result.confidence:.3f} "
+               f"(threshold {settings.confidence_threshold}): {verdict}")
+    for number, hit in enumerate(result.hits, start=1):
+        typer.echo(f"{number}. {hit.article.title}  [{hit.score:.3f}]  {hit.article.id}")
+
+
 @app.command("eval")
 def evaluate(
     kb: Annotated[Path, typer.Option(help="KB file (JSONL: id, title, problem, solution, "
@@ -326,7 +362,7 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)
         sys.exit(2)
-    except (ServiceError, RecordError) as error:
+    except (ServiceError, RecordError, IndexUnavailable, ModelNotFound) as error:
         typer.secho(f"Error: {getattr(error, 'message', error)}", fg=typer.colors.RED, err=True)
         sys.exit(1)
 

@@ -70,3 +70,29 @@ def test_check_config_hides_secrets(database, capsys):
     code, output, _ = run(capsys, "check-config")
     assert code == 0
     assert "SECRET_KEY=***" in output and "test-secret-key" not in output
+
+
+def test_reindex_then_search_answers_or_hands_over(database, settings_env, tmp_path, capsys,
+                                                   embedder):
+    settings_env(FAISS_INDEX_PATH=str(tmp_path / "index"))
+    kb = json.dumps({"id": "p1", "title": "Printer shows offline", "lang": "en",
+                     "problem": "The office printer appears as offline.",
+                     "solution": "1. Restart the printer.\n2. Re-add it.",
+                     "examples": ["printer offline", "cannot print"]})
+    (tmp_path / "kb.jsonl").write_text(kb + "\n")
+    assert run(capsys, "import-kb", str(tmp_path / "kb.jsonl"))[0] == 0
+    code, output, _ = run(capsys, "reindex")
+    assert code == 0 and "1 articles" in output
+    code, output, _ = run(capsys, "search", "my printer is offline", "--json")
+    found = json.loads(output)
+    assert code == 0 and found["would_answer"] is True
+    assert found["hits"][0]["title"] == "Printer shows offline"
+    code, output, _ = run(capsys, "search", "what is the capital of peru", "--json")
+    assert json.loads(output)["would_answer"] is False
+
+
+def test_search_without_an_index_is_a_clear_error(database, settings_env, tmp_path, capsys,
+                                                  embedder):
+    settings_env(FAISS_INDEX_PATH=str(tmp_path / "empty"))
+    code, _, err = run(capsys, "search", "vpn")
+    assert code == 1 and "no index" in err and "supportbot reindex" in err
