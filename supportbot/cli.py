@@ -159,7 +159,8 @@ def reindex(
         typer.echo(f"Nothing to index: {meta['skipped']}.")
         return
     typer.echo(f"Index {meta['version']}: {meta['articles']} articles, {meta['passages']} "
-               f"passages, model {meta['model_name']}, KB revision {meta['kb_revision']}.")
+               f"passages ({meta['embedded_passages']} embedded, the rest unchanged), "
+               f"model {meta['model_name']}, KB revision {meta['kb_revision']}.")
 
 
 @app.command("purge-tokens")

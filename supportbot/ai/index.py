@@ -81,6 +81,7 @@ class SearchIndex:
     centroids: np.ndarray  # (articles, dimension): mean of each article's phrasings
     idf: dict[str, float]  # BM25 idf of every stem in the KB
     positions: dict[str, int] = field(default_factory=dict)
+    embedded_passages: int = 0  # passages this build had to embed (the rest were reused)
 
     @property
     def size(self) -> int:
@@ -137,9 +138,34 @@ def phrasing_centroids(vectors: np.ndarray, owners: np.ndarray, phrasing: np.nda
     return centroids / np.maximum(norms, 1e-9)
 
 
+def _embed(texts: list[str], embedder: Embedder, reuse: dict[str, np.ndarray],
+           show_progress: bool) -> tuple[np.ndarray, int]:
+    """Vectors of `texts`, embedding only those not in `reuse`; and how many were embedded."""
+    missing = list(dict.fromkeys(text for text in texts if text not in reuse))
+    fresh = dict(zip(missing, embedder.encode(missing, show_progress=show_progress),
+                     strict=True))
+    if not texts:
+        return np.zeros((0, embedder.dimension), dtype=np.float32), 0
+    vectors = np.stack([reuse[text] if text in reuse else fresh[text] for text in texts])
+    return vectors.astype(np.float32), len(missing)
+
+
+def known_vectors(index: SearchIndex) -> dict[str, np.ndarray]:
+    """Passage text -> vector of an existing index (passages are in build order)."""
+    texts = [text for article in index.articles for text in passages_of(article)]
+    if len(texts) != len(index.vectors):  # built by other passage rules: reuse nothing
+        return {}
+    return dict(zip(texts, index.vectors, strict=True))
+
+
 def build_index(articles: list[ArticleRecord], embedder: Embedder, *,
-                show_progress: bool = False) -> SearchIndex:
-    """Index `articles` (already validated, unique ids, at least one)."""
+                show_progress: bool = False,
+                reuse: dict[str, np.ndarray] | None = None) -> SearchIndex:
+    """Index `articles` (already validated, unique ids, at least one).
+
+    `reuse` (from `known_vectors` of the previous version, same model) saves embedding
+    the passages that did not change: editing one article re-embeds only that article.
+    """
     texts: list[str] = []
     owners: list[int] = []
     phrasing: list[bool] = []
@@ -149,7 +175,7 @@ def build_index(articles: list[ArticleRecord], embedder: Embedder, *,
             texts.append(text)
             owners.append(position)
             phrasing.append(number == 0 or text not in windows)
-    vectors = embedder.encode(texts, show_progress=show_progress)
+    vectors, embedded = _embed(texts, embedder, reuse or {}, show_progress)
     owner_array = np.asarray(owners, dtype=np.int32)
     bm25, idf, char_vectorizer, char_matrix = build_lexical(articles)
     return SearchIndex(
@@ -165,4 +191,5 @@ def build_index(articles: list[ArticleRecord], embedder: Embedder, *,
         centroids=phrasing_centroids(vectors, owner_array, np.asarray(phrasing), len(articles)),
         idf=idf,
         positions={article.id: position for position, article in enumerate(articles)},
+        embedded_passages=embedded,
     )

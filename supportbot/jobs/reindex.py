@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from supportbot.ai.embeddings import get_embedder
-from supportbot.ai.index import build_index
-from supportbot.ai.store import IndexUnavailable, kb_revision, read_meta, save
+from supportbot.ai.index import build_index, known_vectors
+from supportbot.ai.store import IndexUnavailable, kb_revision, load, read_meta, save
 from supportbot.config import get_settings
 from supportbot.db import session_scope
 from supportbot.services.knowledge import published_records
@@ -31,5 +31,11 @@ def rebuild_index(show_progress: bool = False, if_changed: bool = False) -> dict
                 and meta.get("model_name") == settings.embedding_model_name):
             return {**meta, "skipped": "the index is up to date"}
     embedder = get_embedder(settings.embedding_model_name)
-    index = build_index(records, embedder, show_progress=show_progress)
-    return save(index, settings.effective_index_path)
+    try:  # vectors of unchanged passages come from the current version (same model only)
+        reuse = known_vectors(load(settings.effective_index_path, model_name=embedder.name,
+                                   dimension=embedder.dimension))
+    except IndexUnavailable:
+        reuse = {}
+    index = build_index(records, embedder, show_progress=show_progress, reuse=reuse)
+    meta = save(index, settings.effective_index_path)
+    return {**meta, "embedded_passages": index.embedded_passages}

@@ -77,3 +77,13 @@ def test_bench_measures_a_small_synthetic_kb(embedder, articles):
     assert row.reindex_s > 0 and row.index_mb > row.raw_vectors_mb > 0
     assert 0 < row.hybrid_p50_ms <= row.hybrid_p95_ms and 0 < row.dense_p50_ms
     assert row.peak_rss_mb > 100
+
+
+def test_reusing_vectors_gives_the_same_index(small_index, embedder, articles):
+    from supportbot.ai.index import known_vectors
+
+    rebuilt = build_index(articles, embedder, reuse=known_vectors(small_index))
+    assert rebuilt.embedded_passages == 0
+    assert np.array_equal(rebuilt.vectors, small_index.vectors)
+    assert [h.article.id for h in search(rebuilt, embedder, "vpn keeps failing").hits] == [
+        h.article.id for h in search(small_index, embedder, "vpn keeps failing").hits]

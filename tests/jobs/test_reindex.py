@@ -46,3 +46,25 @@ def test_reindex_if_changed_skips_an_up_to_date_index(session, settings_env, tmp
     knowledge.import_articles(session, SYSTEM, read_articles(KB_SMALL)[2:3])
     session.commit()
     assert rebuild_index(if_changed=True)["articles"] == 3
+
+
+def test_editing_one_article_reembeds_only_its_passages(session, settings_env, tmp_path):
+    import dataclasses
+
+    settings_env(FAISS_INDEX_PATH=str(tmp_path / "index"))
+    records = read_articles(KB_SMALL)
+    knowledge.import_articles(session, SYSTEM, records)
+    session.commit()
+    first = rebuild_index()
+    assert first["embedded_passages"] == first["passages"]
+    edited = dataclasses.replace(records[0], examples=(*records[0].examples, "vpn drops at 5pm"))
+    knowledge.import_articles(session, SYSTEM, [edited])
+    session.commit()
+    second = rebuild_index()
+    assert second["embedded_passages"] == 1 and second["passages"] == first["passages"] + 1
+    index = store.load(get_settings().effective_index_path, model_name="all-MiniLM-L6-v2",
+                       dimension=384)
+    from supportbot.ai.embeddings import get_embedder
+
+    assert search(index, get_embedder("all-MiniLM-L6-v2"),
+                  "vpn drops at 5pm").top.article.title == "VPN won't connect"
