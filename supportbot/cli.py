@@ -258,13 +258,10 @@ def calibrate(
     split: Annotated[str | None, typer.Option(help="Only queries of this split.")] = None,
 ) -> None:
     """Pick the confidence threshold that reaches a target answered precision on dev data."""
-    from supportbot.ai.evaluation import pick_threshold, run_queries
+    from supportbot.ai.evaluation import pick_threshold, read_pair, run_queries
     from supportbot.ai.index import build_index
-    from supportbot.ai.queries import read_queries
-    from supportbot.ai.records import read_articles
 
-    articles = read_articles(kb)
-    chosen = read_queries(queries, split=split, known_ids={a.id for a in articles})
+    articles, chosen = read_pair(kb, queries, split)
     embedder = _embedder()
     outcomes = run_queries(build_index(articles, embedder), embedder, chosen)
     threshold, figures = pick_threshold(outcomes, target_precision)
@@ -283,17 +280,15 @@ def fit_confidence(
         help="KB file whose phrasings (and problem texts) become dev queries.")] = [],  # noqa: B006
 ) -> None:
     """Fit the confidence model on dev data and save it in supportbot/ai/confidence.json."""
+    from supportbot.ai.evaluation import read_pair
     from supportbot.ai.fitting import fit, holdout_phrasings
-    from supportbot.ai.queries import read_queries
     from supportbot.ai.records import read_articles
 
     if len(kb) != len(queries):
         raise typer.BadParameter("give one --queries for each --kb")
     datasets = []
     for kb_path, queries_path in zip(kb, queries, strict=True):
-        articles = read_articles(kb_path)
-        chosen = read_queries(queries_path, split=split, known_ids={a.id for a in articles})
-        datasets.append((str(queries_path), articles, chosen))
+        datasets.append((str(queries_path), *read_pair(kb_path, queries_path, split)))
     for path in holdout:
         articles = read_articles(path)
         datasets.append((f"{path} (phrasings held out)", *holdout_phrasings(articles)))

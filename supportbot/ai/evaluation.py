@@ -18,7 +18,7 @@ from supportbot.ai.decision import confident_enough
 from supportbot.ai.embeddings import Embedder
 from supportbot.ai.index import SearchIndex, build_index
 from supportbot.ai.queries import Query, read_queries
-from supportbot.ai.records import read_articles
+from supportbot.ai.records import ArticleRecord, read_articles
 from supportbot.ai.retriever import SearchResult, search
 
 RANK_DEPTH = 100  # ranks beyond this count as "not found" for MRR
@@ -86,10 +86,16 @@ def report(outcomes: list[Outcome], threshold: float) -> dict[str, object]:
     return result
 
 
+def read_pair(kb_path: Path | str, queries_path: Path | str,
+              split: str | None = None) -> tuple[list[ArticleRecord], list[Query]]:
+    """A KB file and its queries file, each gold id checked against the KB."""
+    articles = read_articles(kb_path)
+    return articles, read_queries(queries_path, split=split, known_ids={a.id for a in articles})
+
+
 def evaluate_files(kb_path: Path | str, queries_path: Path | str, embedder: Embedder,
                    threshold: float, split: str | None = None) -> dict[str, object]:
-    articles = read_articles(kb_path)
-    queries = read_queries(queries_path, split=split, known_ids={a.id for a in articles})
+    articles, queries = read_pair(kb_path, queries_path, split)
     index = build_index(articles, embedder)
     return report(run_queries(index, embedder, queries), threshold)
 

@@ -63,6 +63,7 @@ def _windows(text: str) -> list[str]:
 
 
 def lexical_text(article: ArticleRecord) -> str:
+    # The title twice: it names the problem, so its words weigh more than the body's.
     return "\n".join([article.title, article.title, article.problem, article.solution,
                       *article.examples])
 
