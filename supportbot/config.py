@@ -59,7 +59,29 @@ class Settings(BaseSettings):
     embedding_model_name: str = "all-MiniLM-L6-v2"
     faiss_index_path: Path | None = None  # None: data_dir / "index"
     generator_model_name: str = "smollm2"  # "none" turns the generator off
-    confidence_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    confidence_threshold: float = Field(default=0.66, ge=0.0, le=1.0)
+    chat_context_messages: int = Field(default=6, ge=0, le=50)
+
+    # Escalation defaults (admins change them at run time; stored in the database)
+    escalation_keywords: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [
+        "urgente:urgent", "urgent:urgent", "emergencia:urgent", "emergency:urgent",
+        "error crítico:urgent", "critical error:urgent", "caído:urgent", "is down:urgent",
+        "no funciona:high", "not working:high", "doesn't work:high", "no puedo trabajar:high",
+        "can't work:high", "data loss:urgent", "pérdida de datos:urgent",
+        "hackeado:urgent", "hacked:urgent", "virus:high", "phishing:high",
+    ])  # phrase:priority (low, normal, high, urgent)
+    escalation_person_phrases: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [
+        "hablar con una persona", "hablar con alguien", "hablar con un agente",
+        "hablar con un humano", "agente humano", "persona real", "quiero un agente",
+        "talk to a person", "talk to someone", "talk to a human", "speak to a person",
+        "speak to someone", "speak to an agent", "human agent", "real person",
+        "talk to an agent", "customer service representative",
+    ])
+    escalation_unresolved_turns: int = Field(default=2, ge=1, le=20)
+
+    # Personal data masked before the generator, logs and exports: email, card, dni, phone
+    pii_mask: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["email", "card", "dni", "phone"])
 
     # Notifications
     smtp_host: str = ""  # empty: e-mail notifications off
@@ -68,13 +90,20 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_from: str = "supportbot@localhost"
     smtp_starttls: bool = True
+    notify_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webhook_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webhook_secret: str = ""
+    notify_retry_seconds: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [2.0, 10.0, 30.0])  # waits between attempts
 
     # Demo data (`make run`); empty passwords are generated and printed once
     demo_admin_password: str = ""
     demo_agent_password: str = ""
     demo_user_password: str = ""
 
-    _split_hosts = field_validator("allowed_hosts", mode="before")(_comma_list)
+    _split_lists = field_validator(
+        "allowed_hosts", "escalation_keywords", "escalation_person_phrases", "pii_mask",
+        "notify_emails", "webhook_urls", "notify_retry_seconds", mode="before")(_comma_list)
 
     @field_validator("database_url", "redis_url")
     @classmethod

@@ -110,12 +110,18 @@ def _empty_tables(url: str) -> None:
 
 
 @pytest.fixture
-def database(migrated_database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The migrated database, empty, configured as the app's DATABASE_URL for this test."""
+def database(migrated_database: str, monkeypatch: pytest.MonkeyPatch,
+             tmp_path: Path) -> Iterator[str]:
+    """The migrated database, empty, configured as the app's DATABASE_URL for this test,
+    with a search index of its own. Jobs the test queued in-process finish before the end."""
+    from supportbot.jobs.queue import wait_in_process_jobs
+
     monkeypatch.setenv("DATABASE_URL", migrated_database)
+    monkeypatch.setenv("FAISS_INDEX_PATH", str(tmp_path / "test-index"))
     get_settings.cache_clear()
     _empty_tables(migrated_database)
     yield migrated_database
+    wait_in_process_jobs()
     get_settings.cache_clear()
 
 

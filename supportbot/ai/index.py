@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import bm25s
@@ -17,6 +18,7 @@ import faiss
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from supportbot.ai.embeddings import Embedder
@@ -27,6 +29,10 @@ from supportbot.ai.text import fold, stems
 HNSW_MIN_PASSAGES = 50_000
 WINDOW_WORDS = 60
 BM25_K1 = 1.2
+# The classifier head is trained up to this many articles (fit time grows with
+# articles x phrasings; measured in docs/retrieval.md), with this regularisation (dev).
+HEAD_MAX_ARTICLES = 2000
+HEAD_C = 10.0
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -83,6 +89,9 @@ class SearchIndex:
     idf: dict[str, float]  # BM25 idf of every stem in the KB
     positions: dict[str, int] = field(default_factory=dict)
     embedded_passages: int = 0  # passages this build had to embed (the rest were reused)
+    # Classifier head over phrasings: logits = vector @ head_weights.T + head_bias.
+    head_weights: np.ndarray | None = None  # (articles, dimension)
+    head_bias: np.ndarray | None = None  # (articles,)
 
     @property
     def size(self) -> int:
@@ -139,6 +148,34 @@ def phrasing_centroids(vectors: np.ndarray, owners: np.ndarray, phrasing: np.nda
     return centroids / np.maximum(norms, 1e-9)
 
 
+def fit_head(vectors: np.ndarray, owners: np.ndarray, phrasing: np.ndarray,
+             count: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """A multinomial logistic classifier from a phrasing's vector to its article.
+
+    Trained on the ways each article is asked, it learns which directions tell close
+    articles apart, which a nearest-centroid score cannot (clinc150 dev R@1 +3 points,
+    docs/retrieval.md). None for KBs too small to train it or too big to train it fast;
+    the retriever then uses a softmax over the centroids instead.
+    """
+    labels = owners[phrasing]
+    present = np.unique(labels)
+    if len(present) < 2 or count > HEAD_MAX_ARTICLES:
+        return None
+    model = LogisticRegression(C=HEAD_C, max_iter=300)
+    with warnings.catch_warnings():  # few phrasings per article is the normal case here
+        warnings.simplefilter("ignore")
+        model.fit(vectors[phrasing], labels)
+    weights = np.zeros((count, vectors.shape[1]), np.float32)
+    bias = np.full(count, -1e4, np.float32)  # articles without phrasings: never predicted
+    classes = model.classes_.astype(int)
+    if len(classes) == 2:  # binary: sklearn keeps one row; make it a two-way softmax
+        weights[classes[1]], bias[classes[1]] = model.coef_[0] / 2, model.intercept_[0] / 2
+        weights[classes[0]], bias[classes[0]] = -model.coef_[0] / 2, -model.intercept_[0] / 2
+    else:
+        weights[classes], bias[classes] = model.coef_, model.intercept_
+    return weights, bias
+
+
 def _embed(texts: list[str], embedder: Embedder, reuse: dict[str, np.ndarray],
            show_progress: bool) -> tuple[np.ndarray, int]:
     """Vectors of `texts`, embedding only those not in `reuse`; and how many were embedded."""
@@ -179,6 +216,8 @@ def build_index(articles: list[ArticleRecord], embedder: Embedder, *,
     vectors, embedded = _embed(texts, embedder, reuse or {}, show_progress)
     owner_array = np.asarray(owners, dtype=np.int32)
     bm25, idf, char_vectorizer, char_matrix = build_lexical(articles)
+    phrasing_mask = np.asarray(phrasing, dtype=bool)
+    head = fit_head(vectors, owner_array, phrasing_mask, len(articles))
     return SearchIndex(
         articles=list(articles),
         model_name=embedder.name,
@@ -189,8 +228,10 @@ def build_index(articles: list[ArticleRecord], embedder: Embedder, *,
         bm25=bm25,
         char_vectorizer=char_vectorizer,
         char_matrix=char_matrix,
-        centroids=phrasing_centroids(vectors, owner_array, np.asarray(phrasing), len(articles)),
+        centroids=phrasing_centroids(vectors, owner_array, phrasing_mask, len(articles)),
         idf=idf,
         positions={article.id: position for position, article in enumerate(articles)},
         embedded_passages=embedded,
+        head_weights=head[0] if head else None,
+        head_bias=head[1] if head else None,
     )

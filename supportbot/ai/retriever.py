@@ -1,12 +1,15 @@
 """Hybrid retrieval and the confidence that its first article answers the query.
 
-Four signals per article, fused with weights that depend on the query's language:
+Five signals per article, fused with weights that depend on the query's language:
 - dense: best cosine between the query and the article's passages (FAISS);
 - centroid: cosine to the mean vector of the article's phrasings (title, problem, the
   ways users ask it) -- a nearest-centroid classifier over phrasings;
+- head: probability from a logistic classifier trained on the phrasings at index time
+  (a softmax over the centroids where the KB is too big to train it);
 - bm25: BM25 over Snowball stems (both stemmers on the query), scaled by the best article;
 - char: character 3-5-gram TF-IDF cosine, scaled by the best article (typos, cognates).
-The embedding model is English-only, so Spanish queries lean on the lexical signals.
+The embedding model is English-only, so Spanish queries lean on the lexical signals and
+do not use the head.
 Weights were chosen on dev data only; docs/retrieval.md has the measurements.
 """
 
@@ -30,8 +33,12 @@ DENSE_PASSAGES = 200  # passages fetched from FAISS per query
 # (dense, centroid, bm25, char) by query language.
 FUSION_WEIGHTS = {"en": (1.0, 0.5, 0.1, 0.2), "es": (0.25, 0.5, 0.1, 0.3)}
 
-FEATURE_NAMES = ("dense", "dense_margin", "fused_margin", "bm25_coverage", "char", "centroid",
-                 "stem_coverage", "spanish", "spanish_dense", "spanish_bm25_coverage")
+# Weight of the head's probability in the fused score (English and other queries).
+HEAD_WEIGHT = 1.0
+CENTROID_TEMPERATURE = 0.05  # softmax over centroids when the index has no trained head
+
+FEATURE_NAMES = ("fused", "fused_margin", "bm25_coverage", "spanish", "spanish_bm25_coverage",
+                 "spanish_char")
 CONFIDENCE_FILE = Path(__file__).with_name("confidence.json")
 
 
@@ -99,32 +106,46 @@ def _char_scores(index: SearchIndex, query: str) -> np.ndarray:
     return np.asarray((index.char_matrix @ vector.T).toarray()).ravel().astype(np.float32)
 
 
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max())
+    return shifted / shifted.sum()
+
+
+def _head(index: SearchIndex, query_vector: np.ndarray, centroid: np.ndarray) -> np.ndarray:
+    """The head's probability per article, corrected for chance: (p - 1/n) / (1 - 1/n),
+    at least 0. A classifier must pick one of its n articles even for a query none of
+    them covers; with few articles that pick is near-certain and says nothing (with one
+    article, p is always 1). Uniform p scores 0, and a one-article KB gets no head term."""
+    count = index.size
+    if count < 2:
+        return np.zeros(count, dtype=np.float32)
+    if index.head_weights is not None and index.head_bias is not None:
+        probability = _softmax(index.head_weights @ query_vector + index.head_bias)
+    else:
+        probability = _softmax(centroid / CENTROID_TEMPERATURE)
+    chance = 1.0 / count
+    return np.maximum(probability - chance, 0.0) / (1.0 - chance)
+
+
 def _scaled(scores: np.ndarray) -> np.ndarray:
     top = float(scores.max()) if scores.size else 0.0
     return scores / top if top > 0 else scores
 
 
-def _features(top: int, second: int | None, fused: np.ndarray, dense: np.ndarray,
-              centroid: np.ndarray, bm25: np.ndarray, char: np.ndarray, tokens: list[str],
-              idf: dict[str, float], spanish: bool) -> tuple[float, ...]:
-    others = np.delete(dense, top)
+def _features(top: int, second: int | None, fused: np.ndarray, bm25: np.ndarray,
+              char: np.ndarray, tokens: list[str], idf: dict[str, float],
+              spanish: bool) -> tuple[float, ...]:
     # BM25 of the top article over the most a document could score for these stems.
     ceiling = (BM25_K1 + 1) * sum(idf.get(token, 0.0) for token in set(tokens))
     bm25_coverage = float(bm25[top] / ceiling) if ceiling > 0 else 0.0
-    known = sum(1 for token in set(tokens) if token in idf)
-    stem_coverage = known / len(set(tokens)) if tokens else 0.0
     language = 1.0 if spanish else 0.0
     return (
-        float(dense[top]),
-        float(dense[top] - others.max()) if others.size else float(dense[top]),
+        float(fused[top]),
         float(fused[top] - fused[second]) if second is not None else float(fused[top]),
         bm25_coverage,
-        float(char[top]),
-        float(centroid[top]),
-        stem_coverage,
         language,
-        language * float(dense[top]),
         language * bm25_coverage,
+        language * float(char[top]),
     )
 
 
@@ -151,6 +172,8 @@ def search(index: SearchIndex, embedder: Embedder, query: str, *, k: int = 5,
     char = _char_scores(index, query)
     w_dense, w_centroid, w_bm25, w_char = FUSION_WEIGHTS.get(language, FUSION_WEIGHTS["en"])
     fused = w_dense * dense + w_centroid * centroid + w_bm25 * _scaled(bm25) + w_char * _scaled(char)
+    if language != "es":
+        fused = fused + HEAD_WEIGHT * _head(index, query_vector, centroid)
     hidden = [index.positions[article_id] for article_id in exclude if article_id in index.positions]
     if hidden:
         fused[hidden] = -np.inf
@@ -159,8 +182,8 @@ def search(index: SearchIndex, embedder: Embedder, query: str, *, k: int = 5,
     order = [int(i) for i in np.argsort(-fused, kind="stable") if np.isfinite(fused[i])]
     if not order:
         return SearchResult([], 0.0, (), language)
-    features = _features(order[0], order[1] if len(order) > 1 else None, fused, dense, centroid,
-                         bm25, char, tokens, index.idf, language == "es")
+    features = _features(order[0], order[1] if len(order) > 1 else None, fused, bm25, char,
+                         tokens, index.idf, language == "es")
     hits = [Hit(index.articles[i], float(fused[i]), float(dense[i]), float(bm25[i]),
                 float(char[i])) for i in order[:k]]
     return SearchResult(hits, confidence_of(features), features, language)

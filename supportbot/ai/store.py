@@ -34,7 +34,7 @@ import numpy as np
 from supportbot.ai.index import SearchIndex
 from supportbot.ai.records import ArticleRecord, parse_article
 
-FORMAT = 1
+FORMAT = 2  # 2: classifier head (head.npz)
 KEEP_VERSIONS = 3
 
 
@@ -86,6 +86,8 @@ def save(index: SearchIndex, root: Path) -> dict[str, object]:
     np.save(building / "vectors.npy", index.vectors)
     np.save(building / "passage_article.npy", index.passage_article)
     np.save(building / "centroids.npy", index.centroids)
+    if index.head_weights is not None:
+        np.savez(building / "head.npz", weights=index.head_weights, bias=index.head_bias)
     with (building / "lexical.pkl").open("wb") as handle:
         pickle.dump({"bm25": index.bm25, "char_vectorizer": index.char_vectorizer,
                      "char_matrix": index.char_matrix, "idf": index.idf}, handle)
@@ -153,6 +155,7 @@ def load(root: Path, *, model_name: str, dimension: int) -> SearchIndex:
                     for number, line in enumerate(handle, start=1)]
     with (folder / "lexical.pkl").open("rb") as handle:
         lexical = pickle.load(handle)  # noqa: S301 - our own file, written by save()
+    head = np.load(folder / "head.npz") if (folder / "head.npz").exists() else None
     return SearchIndex(
         articles=articles,
         model_name=str(meta["model_name"]),
@@ -166,6 +169,8 @@ def load(root: Path, *, model_name: str, dimension: int) -> SearchIndex:
         centroids=np.load(folder / "centroids.npy"),
         idf=lexical["idf"],
         positions={article.id: position for position, article in enumerate(articles)},
+        head_weights=head["weights"] if head is not None else None,
+        head_bias=head["bias"] if head is not None else None,
     )
 
 

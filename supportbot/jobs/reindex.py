@@ -6,6 +6,7 @@ from supportbot.ai.embeddings import get_embedder
 from supportbot.ai.index import build_index, known_vectors
 from supportbot.ai.store import IndexUnavailable, kb_revision, load, read_meta, save
 from supportbot.config import get_settings
+from supportbot.jobs.queue import enqueue
 from supportbot.db import session_scope
 from supportbot.services.knowledge import published_records
 
@@ -39,3 +40,9 @@ def rebuild_index(show_progress: bool = False, if_changed: bool = False) -> dict
     index = build_index(records, embedder, show_progress=show_progress, reuse=reuse)
     meta = save(index, settings.effective_index_path)
     return {**meta, "embedded_passages": index.embedded_passages}
+
+
+def schedule_reindex() -> str:
+    """Queue a rebuild (after a KB edit). Rebuilds that find the index already up to date
+    do nothing, so a burst of edits costs one or two builds, not one each."""
+    return enqueue(rebuild_index, if_changed=True)

@@ -1,17 +1,22 @@
-"""Knowledge-base articles: import, publish state and version history.
+"""Knowledge-base articles: import, editing, publish state and version history.
 
 Every save writes a `KnowledgeEntryVersion` snapshot, so an article's history can be
-shown and restored.
+shown and restored. Creating, editing, publishing, unpublishing or deleting one article
+schedules a reindex once the transaction commits (`jobs.reindex.schedule_reindex`); the
+rebuild re-embeds only that article's passages (docs/embedding-versioning.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, or_, select
 
-from supportbot.ai.records import ArticleRecord
+from supportbot.ai.records import MAX_ARTICLE_CHARS, SUPPORTED_LANGUAGES, ArticleRecord
+from supportbot.errors import Conflict, InvalidInput, NotFound
 from supportbot.models import (
     EntrySource,
     EntryStatus,
@@ -22,6 +27,11 @@ from supportbot.models import (
 )
 from supportbot.services import audit
 from supportbot.services.permissions import Actor, require_role
+
+MAX_TITLE_CHARS = 200
+MAX_PHRASINGS = 50
+MAX_TAGS = 20
+
 
 @dataclass(frozen=True)
 class ImportResult:
@@ -137,3 +147,149 @@ def published_records(session: Session) -> list[ArticleRecord]:
         .order_by(col(KnowledgeEntry.created_at), col(KnowledgeEntry.id))
     )
     return [as_record(entry) for entry in entries]
+
+
+# -- editing one article ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ArticleDraft:
+    """What an editor submits for one article."""
+
+    title: str
+    problem: str = ""
+    solution: str = ""
+    tags: Sequence[str] = ()
+    locale: str = "en"
+    phrasings: Sequence[str] = ()
+    status: str = EntryStatus.draft.value
+
+
+def _clean_list(values: Sequence[str], *, lower: bool = False) -> list[str]:
+    seen: dict[str, None] = {}
+    for value in values:
+        text = " ".join(str(value).split())
+        if text:
+            seen.setdefault(text.lower() if lower else text, None)
+    return list(seen)
+
+
+def validate(draft: ArticleDraft) -> dict[str, object]:
+    """The entry's columns from a draft, or InvalidInput naming every bad field."""
+    errors: dict[str, str] = {}
+    title = " ".join(draft.title.split())
+    problem, solution = draft.problem.strip(), draft.solution.strip()
+    if not title:
+        errors["title"] = "A title is required."
+    elif len(title) > MAX_TITLE_CHARS:
+        errors["title"] = f"The title is longer than {MAX_TITLE_CHARS} characters."
+    if not (problem or solution):
+        errors["solution"] = "Write the problem or the solution (or both)."
+    elif len(title) + len(problem) + len(solution) > MAX_ARTICLE_CHARS:
+        errors["solution"] = f"The article is longer than {MAX_ARTICLE_CHARS} characters."
+    if draft.locale not in SUPPORTED_LANGUAGES:
+        errors["locale"] = f"Language must be one of: {', '.join(SUPPORTED_LANGUAGES)}."
+    tags = _clean_list(draft.tags, lower=True)
+    if len(tags) > MAX_TAGS or any(len(tag) > 40 for tag in tags):
+        errors["tags"] = f"At most {MAX_TAGS} tags of up to 40 characters."
+    phrasings = _clean_list(draft.phrasings)
+    if len(phrasings) > MAX_PHRASINGS or any(len(p) > 500 for p in phrasings):
+        errors["phrasings"] = f"At most {MAX_PHRASINGS} phrasings of up to 500 characters."
+    if draft.status not in {status.value for status in EntryStatus}:
+        errors["status"] = "Status must be draft or published."
+    if errors:
+        raise InvalidInput("The article has errors.", fields=errors)
+    return {"title": title, "problem": problem, "solution": solution, "tags": tags,
+            "locale": draft.locale, "alternative_phrasings": phrasings, "status": draft.status}
+
+
+def _mark_changed(session: Session) -> None:
+    session.info["kb_changed"] = True
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _reindex_after_commit(session: Session) -> None:
+    if session.info.pop("kb_changed", False):
+        from supportbot.jobs.reindex import schedule_reindex  # jobs import this module
+
+        schedule_reindex()
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_change(session: Session) -> None:
+    session.info.pop("kb_changed", None)
+
+
+def get_entry(session: Session, entry_id: object) -> KnowledgeEntry:
+    try:
+        key = entry_id if isinstance(entry_id, uuid.UUID) else uuid.UUID(str(entry_id))
+    except ValueError:
+        raise NotFound("No such article.") from None
+    entry = session.get(KnowledgeEntry, key)
+    if entry is None:
+        raise NotFound("No such article.")
+    return entry
+
+
+def _summary(entry: KnowledgeEntry) -> dict[str, object]:
+    return {"title": entry.title, "version": entry.version, "status": entry.status}
+
+
+def create_entry(session: Session, actor: Actor | None, draft: ArticleDraft, *,
+                 source: EntrySource = EntrySource.manual) -> KnowledgeEntry:
+    """A new article (version 1). Admins only."""
+    require_role(actor, Role.admin)
+    entry = KnowledgeEntry(source=source.value, created_by_id=getattr(actor, "id", None),
+                           **validate(draft))
+    session.add(entry)
+    session.flush()
+    _snapshot(session, entry, actor)
+    audit.record(session, actor, "kb.create", "knowledge_entry", entry.id, after=_summary(entry))
+    _mark_changed(session)
+    return entry
+
+
+def update_entry(session: Session, actor: Actor | None, entry_id: object,
+                 draft: ArticleDraft, *, expected_version: int | None = None) -> KnowledgeEntry:
+    """Save an edit as a new version. `expected_version` guards against overwriting an
+    edit someone else saved meanwhile (Conflict)."""
+    require_role(actor, Role.admin)
+    entry = get_entry(session, entry_id)
+    if expected_version is not None and entry.version != expected_version:
+        raise Conflict(f"Someone saved version {entry.version} of this article meanwhile; "
+                       "reload it before saving.")
+    content = validate(draft)
+    if all(getattr(entry, name) == value for name, value in content.items()):
+        return entry
+    before = _summary(entry)
+    for name, value in content.items():
+        setattr(entry, name, value)
+    entry.version += 1
+    entry.updated_at = utcnow()
+    session.add(entry)
+    session.flush()
+    _snapshot(session, entry, actor)
+    audit.record(session, actor, "kb.update", "knowledge_entry", entry.id, before=before,
+                 after=_summary(entry))
+    _mark_changed(session)
+    return entry
+
+
+def set_status(session: Session, actor: Actor | None, entry_id: object,
+               status: EntryStatus) -> KnowledgeEntry:
+    """Publish or unpublish (back to draft) the current version."""
+    entry = get_entry(session, entry_id)
+    draft = ArticleDraft(entry.title, entry.problem, entry.solution, entry.tags, entry.locale,
+                         entry.alternative_phrasings, status.value)
+    return update_entry(session, actor, entry.id, draft)
+
+
+def delete_entry(session: Session, actor: Actor | None, entry_id: object) -> None:
+    """Delete an article and its history; the audit log keeps what it was."""
+    require_role(actor, Role.admin)
+    entry = get_entry(session, entry_id)
+    audit.record(session, actor, "kb.delete", "knowledge_entry", entry.id, before=_summary(entry))
+    session.execute(sa.delete(KnowledgeEntryVersion)
+                    .where(col(KnowledgeEntryVersion.entry_id) == entry.id))
+    session.delete(entry)
+    session.flush()
+    _mark_changed(session)

@@ -87,3 +87,28 @@ def test_reusing_vectors_gives_the_same_index(small_index, embedder, articles):
     assert np.array_equal(rebuilt.vectors, small_index.vectors)
     assert [h.article.id for h in search(rebuilt, embedder, "vpn keeps failing").hits] == [
         h.article.id for h in search(small_index, embedder, "vpn keeps failing").hits]
+
+
+def test_the_index_trains_a_classifier_head_over_phrasings(small_index, embedder):
+    assert small_index.head_weights.shape == (small_index.size, small_index.dimension)
+    vpn = small_index.positions["en-vpn"]
+    query = embedder.encode(["vpn keeps failing"])[0]
+    logits = small_index.head_weights @ query + small_index.head_bias
+    assert int(np.argmax(logits)) == vpn
+
+
+def test_without_a_head_the_retriever_falls_back_to_centroids(small_index, embedder,
+                                                               monkeypatch, articles):
+    monkeypatch.setattr("supportbot.ai.index.HEAD_MAX_ARTICLES", len(articles) - 1)
+    headless = build_index(articles, embedder)
+    assert headless.head_weights is None and headless.head_bias is None
+    result = search(headless, embedder, "vpn keeps failing")
+    assert result.top.article.id == "en-vpn" and 0.0 <= result.confidence <= 1.0
+
+
+def test_a_head_over_two_articles_is_a_two_way_softmax(embedder, articles):
+    pair = [a for a in articles if a.id in ("en-vpn", "en-printer")]
+    index = build_index(pair, embedder)
+    for text, expected in (("vpn keeps failing", "en-vpn"), ("my printer says offline",
+                                                              "en-printer")):
+        assert search(index, embedder, text).top.article.id == expected

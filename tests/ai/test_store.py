@@ -97,3 +97,18 @@ def test_live_index_reports_a_mismatch_once_and_keeps_serving(tmp_path, small_in
         fresh.get()
     assert len(reports) == 2
     assert np.all(np.isfinite(served.vectors))
+
+
+def test_the_head_survives_save_and_load(tmp_path, small_index):
+    store.save(small_index, tmp_path)
+    loaded = store.load(tmp_path, model_name="all-MiniLM-L6-v2", dimension=384)
+    assert np.array_equal(loaded.head_weights, small_index.head_weights)
+    assert np.array_equal(loaded.head_bias, small_index.head_bias)
+
+
+def test_an_index_of_an_older_format_is_refused(tmp_path, small_index):
+    meta = store.save(small_index, tmp_path)
+    meta_file = tmp_path / meta["version"] / "meta.json"
+    meta_file.write_text(json.dumps({**meta, "format": store.FORMAT - 1}))
+    with pytest.raises(store.IndexMismatch, match="format"):
+        store.load(tmp_path, model_name="all-MiniLM-L6-v2", dimension=384)

@@ -1,3 +1,5 @@
+import dataclasses
+
 from supportbot.ai import store
 from supportbot.ai.records import read_articles
 from supportbot.ai.retriever import search
@@ -68,3 +70,56 @@ def test_editing_one_article_reembeds_only_its_passages(session, settings_env, t
 
     assert search(index, get_embedder("all-MiniLM-L6-v2"),
                   "vpn drops at 5pm").top.article.title == "VPN won't connect"
+
+
+def test_editing_through_the_service_updates_the_index_after_commit(session, embedder):
+    """Create, edit, unpublish and delete one article: each commit schedules a rebuild
+    that embeds only what changed; the index follows without an explicit reindex."""
+    root = get_settings().effective_index_path
+
+    def current():
+        queue.wait_in_process_jobs()
+        return store.load(root, model_name="all-MiniLM-L6-v2", dimension=384)
+
+    knowledge.import_articles(session, SYSTEM, read_articles(KB_SMALL))
+    session.commit()
+    rebuild_index()
+    draft = knowledge.ArticleDraft(
+        "Docking station not detected", "The laptop does not see the dock.",
+        "Update the dock firmware and reconnect the USB-C cable.", ["dock"], "en",
+        ["my dock stopped working"], "published")
+    entry = knowledge.create_entry(session, SYSTEM, draft)
+    assert store.read_meta(root)["articles"] == 10  # nothing happens before the commit
+    session.commit()
+    index = current()
+    assert index.size == 11 and index.embedded_passages == 0  # loaded, not built
+    assert store.read_meta(root)["articles"] == 11
+    assert search(index, embedder, "my dock stopped working").top.article.id == str(entry.id)
+
+    knowledge.update_entry(session, SYSTEM, entry.id, dataclasses.replace(
+        draft, phrasings=["my dock stopped working", "external monitors via dock are black"]))
+    session.commit()
+    assert search(current(), embedder, "external monitors via dock are black"
+                  ).top.article.id == str(entry.id)
+
+    knowledge.set_status(session, SYSTEM, entry.id, EntryStatus.draft)
+    session.commit()
+    assert str(entry.id) not in current().positions
+    knowledge.set_status(session, SYSTEM, entry.id, EntryStatus.published)
+    session.commit()
+    assert str(entry.id) in current().positions
+    knowledge.delete_entry(session, SYSTEM, entry.id)
+    session.commit()
+    assert str(entry.id) not in current().positions and current().size == 10
+
+
+def test_a_rolled_back_edit_schedules_nothing(session):
+    knowledge.import_articles(session, SYSTEM, read_articles(KB_SMALL)[:2])
+    session.commit()
+    rebuild_index()
+    version = store.current_version(get_settings().effective_index_path)
+    knowledge.create_entry(session, SYSTEM, knowledge.ArticleDraft("Dock", "No dock."))
+    session.rollback()
+    session.commit()
+    queue.wait_in_process_jobs()
+    assert store.current_version(get_settings().effective_index_path) == version

@@ -2,7 +2,7 @@ import pytest
 from sqlmodel import select
 
 from supportbot.ai.records import ArticleRecord
-from supportbot.errors import PermissionDenied
+from supportbot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from supportbot.models import AuditLog, EntryStatus, KnowledgeEntry
 from supportbot.services import knowledge
 from supportbot.services.permissions import SYSTEM
@@ -59,3 +59,70 @@ def test_list_published_filters(session):
     assert titles(tag="network") == ["VPN does not connect"]
     assert titles(tag="network", offset=1) == []
     assert titles(text="%") == []  # no wildcard injection through the search box
+
+
+def draft(**changes):
+    values = {"title": "Laptop battery drains fast", "problem": "The battery lasts an hour.",
+              "solution": "Lower the screen brightness and close heavy apps.",
+              "tags": ["Laptop", "battery", "laptop"], "locale": "en",
+              "phrasings": ["battery dies quickly", "  battery dies   quickly "],
+              "status": "published"}
+    return knowledge.ArticleDraft(**{**values, **changes})
+
+
+def test_create_cleans_the_draft_and_keeps_version_one(session):
+    entry = knowledge.create_entry(session, SYSTEM, draft())
+    session.commit()
+    assert entry.tags == ["laptop", "battery"]
+    assert entry.alternative_phrasings == ["battery dies quickly"]
+    assert entry.version == 1 and [v.version for v in knowledge.history(session, entry.id)] == [1]
+
+
+def test_invalid_drafts_name_every_bad_field(session):
+    with pytest.raises(InvalidInput) as caught:
+        knowledge.create_entry(session, SYSTEM, draft(title=" ", problem="", solution="",
+                                                      locale="fr", status="live"))
+    assert set(caught.value.fields) == {"title", "solution", "locale", "status"}
+    with pytest.raises(InvalidInput) as caught:
+        knowledge.create_entry(session, SYSTEM, draft(title="x" * 201))
+    assert set(caught.value.fields) == {"title"}
+
+
+def test_only_admins_edit_articles(session, make_user):
+    from supportbot.models import Role
+
+    agent = make_user("agent1", role=Role.agent)
+    with pytest.raises(PermissionDenied):
+        knowledge.create_entry(session, agent, draft())
+
+
+def test_update_publish_and_stale_edits(session):
+    entry = knowledge.create_entry(session, SYSTEM, draft(status="draft"))
+    session.commit()
+    same = knowledge.update_entry(session, SYSTEM, entry.id, draft(status="draft"))
+    assert same.version == 1  # nothing changed, no new version
+    knowledge.set_status(session, SYSTEM, entry.id, EntryStatus.published)
+    assert entry.version == 2 and entry.status == "published"
+    with pytest.raises(Conflict):
+        knowledge.update_entry(session, SYSTEM, entry.id, draft(title="Old view"),
+                               expected_version=1)
+    knowledge.update_entry(session, SYSTEM, entry.id, draft(title="Battery drains"),
+                           expected_version=2)
+    session.commit()
+    assert [v.title for v in knowledge.history(session, entry.id)] == [
+        "Laptop battery drains fast", "Laptop battery drains fast", "Battery drains"]
+
+
+def test_delete_removes_the_article_and_audits_it(session):
+    entry = knowledge.create_entry(session, SYSTEM, draft())
+    session.commit()
+    entry_id = entry.id
+    knowledge.delete_entry(session, SYSTEM, entry_id)
+    session.commit()
+    with pytest.raises(NotFound):
+        knowledge.get_entry(session, entry_id)
+    assert knowledge.history(session, entry_id) == []
+    actions = session.exec(select(AuditLog.action).where(AuditLog.target_id == str(entry_id)))
+    assert sorted(actions) == ["kb.create", "kb.delete"]
+    with pytest.raises(NotFound):
+        knowledge.get_entry(session, "not-a-uuid")
