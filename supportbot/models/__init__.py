@@ -16,13 +16,22 @@ from supportbot.models.knowledge import (
     KnowledgeEntry,
     KnowledgeEntryVersion,
 )
+from supportbot.models.notification import (
+    DeliveryChannel,
+    DeliveryStatus,
+    NotificationDelivery,
+)
+from supportbot.models.settings import AppSetting
 from supportbot.models.ticket import EscalationReason, Ticket, TicketPriority, TicketStatus
 from supportbot.models.user import RefreshToken, Role, User
 
 __all__ = [
+    "AppSetting",
     "AuditLog",
     "Conversation",
     "ConversationStatus",
+    "DeliveryChannel",
+    "DeliveryStatus",
     "EntrySource",
     "EntryStatus",
     "EscalationReason",
@@ -30,6 +39,7 @@ __all__ = [
     "KnowledgeEntry",
     "KnowledgeEntryVersion",
     "Message",
+    "NotificationDelivery",
     "RefreshToken",
     "Role",
     "SenderType",

@@ -1,0 +1,369 @@
+"""The conversation engine: every user message gets a sourced answer or reaches people.
+
+`send_message()`:
+1. stores the user's message and commits it, so nothing after this can lose it;
+2. if people own the conversation (open ticket), stops: the bot stays silent;
+3. searches the KB with the message (and, when that is not conclusive, with the message
+   read after the previous ones: the context window of `CHAT_CONTEXT_MESSAGES`);
+4. applies the escalation rules (`services.escalation`);
+5. answers from the first article, citing it (id, title, version), in the user's language,
+   or opens the ticket (one per conversation) and tells the user its number;
+6. records the decision and its inputs on the bot message: the articles and scores, the
+   confidence and its features, the rule that fired, the retrieval time.
+
+Anonymous conversations are reached by their `session_id` alone: a capability, random
+and unguessable. A conversation that belongs to an account is only reached by that account.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, select
+
+from supportbot.ai.answer import compose, reply_language
+from supportbot.ai.retriever import SearchResult
+from supportbot.ai.store import IndexUnavailable
+from supportbot.ai.text import detect_language
+from supportbot.config import get_settings
+from supportbot.errors import InvalidInput, NotFound
+from supportbot.models import (
+    Conversation,
+    ConversationStatus,
+    EscalationReason,
+    EntryStatus,
+    Feedback,
+    KnowledgeEntry,
+    Message,
+    Role,
+    SenderType,
+    Ticket,
+    User,
+    utcnow,
+)
+from supportbot.models.base import as_utc
+from supportbot.services import escalation as rules_service
+from supportbot.services import tickets
+from supportbot.services.escalation import Escalation
+from supportbot.services.permissions import Actor, require_role
+
+Searcher = Callable[[str], SearchResult]
+MAX_MESSAGE_CHARS = tickets.MAX_MESSAGE_CHARS
+FOLLOW_UP_WORDS = 6  # messages this short are also read with the previous user message
+
+HANDOFF_TEXT = {
+    "en": "I'm passing you to a person from the support team. Your ticket number is "
+          "{reference}. They will answer here; you can keep writing meanwhile.",
+    "es": "Te paso con una persona del equipo de soporte. Tu número de ticket es "
+          "{reference}. Te responderán aquí; mientras tanto puedes seguir escribiendo.",
+}
+REASON_TEXT = {
+    "en": {
+        EscalationReason.low_confidence: "I couldn't find an answer I'm sure of.",
+        EscalationReason.keyword: "This sounds urgent.",
+        EscalationReason.user_request: "Of course.",
+        EscalationReason.unresolved_turns: "It looks like my answers aren't solving this.",
+        EscalationReason.negative_feedback: "Sorry my answers didn't help.",
+        EscalationReason.manual: "A member of the support team has taken over.",
+    },
+    "es": {
+        EscalationReason.low_confidence: "No he encontrado una respuesta de la que esté seguro.",
+        EscalationReason.keyword: "Parece urgente.",
+        EscalationReason.user_request: "Por supuesto.",
+        EscalationReason.unresolved_turns: "Parece que mis respuestas no lo están resolviendo.",
+        EscalationReason.negative_feedback: "Siento que mis respuestas no te hayan ayudado.",
+        EscalationReason.manual: "Una persona del equipo de soporte se ha hecho cargo.",
+    },
+}
+STILL_WITH_PEOPLE = {
+    "en": "Your ticket {reference} is with the support team; they will answer here.",
+    "es": "Tu ticket {reference} está con el equipo de soporte; te responderán aquí.",
+}
+
+
+@dataclass
+class Reply:
+    conversation: Conversation
+    user_message: Message | None
+    bot_message: Message | None  # None: people own the conversation, the bot is silent
+    language: str
+    ticket: Ticket | None = None
+    escalation: Escalation | None = None
+    result: SearchResult | None = None
+    generated: bool = False
+    citations: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def escalated(self) -> bool:
+        return self.escalation is not None
+
+
+# -- conversations ---------------------------------------------------------------------
+
+def start_conversation(session: Session, *, user: User | None = None,
+                       locale: str = "en") -> Conversation:
+    conversation = Conversation(session_id=secrets.token_urlsafe(32),
+                                user_id=user.id if user else None,
+                                locale=reply_language(locale))
+    session.add(conversation)
+    session.commit()
+    return conversation
+
+
+def get_conversation(session: Session, session_id: str, *,
+                     user: User | None = None) -> Conversation:
+    """The conversation of a session id; NotFound (never "forbidden": no hints) when it
+    does not exist or belongs to another account."""
+    if not session_id or len(session_id) > 64:
+        raise NotFound("No such conversation.")
+    conversation = session.exec(
+        select(Conversation).where(Conversation.session_id == session_id)).first()
+    if conversation is None:
+        raise NotFound("No such conversation.")
+    if conversation.user_id is not None and (user is None or user.id != conversation.user_id):
+        raise NotFound("No such conversation.")
+    return conversation
+
+
+def messages_of(session: Session, conversation: Conversation, *,
+                include_internal: bool = False, limit: int | None = None) -> list[Message]:
+    """Messages oldest first (the last `limit` when given)."""
+    query = select(Message).where(Message.conversation_id == conversation.id)
+    if not include_internal:
+        query = query.where(col(Message.is_internal).is_(False))
+    query = query.order_by(col(Message.created_at).desc(), col(Message.id).desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query))[::-1]
+
+
+def _clean(text: str, *, allow_empty: bool = False) -> str:
+    text = (text or "").replace("\x00", "").strip()
+    if not text and not allow_empty:
+        raise InvalidInput("Write a message first.", fields={"text": "Write a message first."})
+    if len(text) > MAX_MESSAGE_CHARS:
+        message = f"Messages are limited to {MAX_MESSAGE_CHARS} characters."
+        raise InvalidInput(message, fields={"text": message})
+    return text
+
+
+# -- the bot's turn ----------------------------------------------------------------------
+
+def _search(searcher: Searcher, text: str, context: list[Message]) -> tuple[SearchResult | None, str]:
+    """The better of the message alone and, for short follow-ups, the message read after
+    the previous user message. (None, reason) when no index is available."""
+    try:
+        result = searcher(text)
+    except IndexUnavailable as error:
+        return None, str(error)
+    previous = [m.text for m in context if m.sender_type == SenderType.user.value]
+    if previous and len(text.split()) <= FOLLOW_UP_WORDS:
+        combined = searcher(f"{previous[-1]} {text}")
+        if combined.confidence > result.confidence:
+            return combined, "with context"
+    return result, "message"
+
+
+def _bot_stretch(messages: list[Message], conversation: Conversation) -> list[Message]:
+    """Bot answers since people last handed the conversation back (or from the start)."""
+    since = conversation.meta.get("resolved_from")
+    start = datetime.fromisoformat(since) if since else None
+    return [m for m in messages if m.sender_type == SenderType.bot.value
+            and m.meta.get("decision") == "answer"
+            and (start is None or as_utc(m.created_at) >= start)]
+
+
+def _unresolved(session: Session, answers: list[Message]) -> int:
+    if not answers:
+        return 0
+    negative = set(session.exec(select(Feedback.message_id).where(
+        col(Feedback.message_id).in_([m.id for m in answers]), Feedback.rating == -1)))
+    return sum(1 for m in answers if m.meta.get("unresolved") or m.id in negative)
+
+
+def _citation(session: Session, article_id: str) -> dict[str, object] | None:
+    """The cited entry as it is now; None if it was unpublished or deleted meanwhile."""
+    try:
+        entry = session.get(KnowledgeEntry, uuid.UUID(article_id))
+    except ValueError:
+        entry = None
+    if entry is None or entry.status != EntryStatus.published.value:
+        return None
+    return {"id": str(entry.id), "title": entry.title, "version": entry.version}
+
+
+def _hits_meta(result: SearchResult | None) -> list[dict[str, object]]:
+    if result is None:
+        return []
+    return [{"id": h.article.id, "title": h.article.title, "score": round(h.score, 4),
+             "dense": round(h.dense, 4), "bm25": round(h.bm25, 4)} for h in result.hits[:5]]
+
+
+def _handoff(session: Session, conversation: Conversation, escalation: Escalation, *,
+             language: str, wants: str, result: SearchResult | None,
+             meta: dict[str, object], rules: rules_service.Rules) -> tuple[Message, Ticket]:
+    tried = ([{"title": h.article.title, "confidence": result.confidence}
+              for h in result.hits[:1]] if result and result.hits else [])
+    tags = list(result.hits[0].article.tags) if result and result.hits else []
+    ticket, created = tickets.escalate(session, conversation, escalation, rules=rules,
+                                       wants=wants, tried=tried, tags=tags, language=language)
+    text = f"{REASON_TEXT[language][escalation.reason]} " + HANDOFF_TEXT[language].format(
+        reference=ticket.reference)
+    bot = Message(conversation_id=conversation.id, ticket_id=ticket.id,
+                  sender_type=SenderType.bot.value, text=text, is_bot=True,
+                  confidence=result.confidence if result else None,
+                  meta={**meta, "decision": "escalate", "rule": escalation.reason.value,
+                        "priority": escalation.priority, "keywords": list(escalation.keywords),
+                        "ticket": ticket.reference, "new_ticket": created})
+    session.add(bot)
+    return bot, ticket
+
+
+def send_message(session: Session, session_id: str, text: str, *, user: User | None = None,
+                 request_human: bool = False, language: str | None = None,
+                 searcher: Searcher | None = None) -> Reply:
+    """One user turn. `request_human` is the "talk to a person" action; `language`
+    forces the reply language (otherwise detected from the message)."""
+    from supportbot.services.retrieval import live_search
+
+    conversation = get_conversation(session, session_id, user=user)
+    text = _clean(text, allow_empty=request_human)
+    language = reply_language(language or detect_language(text, default=conversation.locale)
+                              if text else conversation.locale)
+    context = messages_of(session, conversation, limit=get_settings().chat_context_messages)
+    user_message = Message(conversation_id=conversation.id, sender_type=SenderType.user.value,
+                           sender_id=user.id if user else None,
+                           text=text or ("(asked for a person)" if language == "en"
+                                         else "(pidió hablar con una persona)"),
+                           meta={"request_human": request_human} if request_human else {})
+    conversation.locale = language
+    conversation.updated_at = utcnow()
+    if conversation.status == ConversationStatus.closed.value:
+        conversation.status = ConversationStatus.bot.value
+    session.add(user_message)
+    session.add(conversation)
+    session.commit()  # the user's words are safe before anything else can fail
+
+    if conversation.status == ConversationStatus.human.value:
+        ticket = tickets.open_ticket_of(session, conversation)
+        if ticket is not None:
+            user_message.ticket_id = ticket.id
+            session.add(user_message)
+            session.commit()
+            return Reply(conversation, user_message, None, language, ticket=ticket)
+        conversation.status = ConversationStatus.bot.value  # no open ticket: bot again
+
+    rules = rules_service.load_rules(session)
+    started = time.perf_counter()
+    result, query_used = (None, "action") if (request_human and not text) else _search(
+        searcher or live_search, text, context)
+    retrieval_ms = round((time.perf_counter() - started) * 1000, 2)
+    top = result.top if result else None
+    citation = _citation(session, top.article.id) if top else None
+
+    answers = _bot_stretch(context, conversation)
+    if answers and top and answers[-1].meta.get("article_id") == top.article.id:
+        answers[-1].meta = {**answers[-1].meta, "unresolved": True}  # asked again
+        session.add(answers[-1])
+    unresolved = _unresolved(session, answers)
+    decision = rules_service.evaluate(
+        text, rules=rules, confidence=result.confidence if result else 0.0,
+        has_answer=citation is not None, unresolved_turns=unresolved,
+        request_human=request_human)
+    meta: dict[str, object] = {
+        "query": query_used, "hits": _hits_meta(result),
+        "confidence": round(result.confidence, 4) if result else None,
+        "features": [round(f, 4) for f in result.features] if result else [],
+        "threshold": rules.threshold, "unresolved_turns": unresolved,
+        "timings_ms": {"retrieval": retrieval_ms, "generation": None},
+        "article_id": top.article.id if top else None,
+    }
+    if result is None and query_used not in ("action",):
+        meta["index"] = query_used  # why there was no search
+    if decision is None and citation is not None and top is not None:
+        bot = Message(conversation_id=conversation.id, sender_type=SenderType.bot.value,
+                      text=compose(top.article, language), is_bot=True,
+                      citations=[citation], confidence=result.confidence if result else None,
+                      meta={**meta, "decision": "answer", "rule": None})
+        session.add(bot)
+        session.commit()
+        return Reply(conversation, user_message, bot, language, result=result,
+                     citations=[citation])
+    assert decision is not None
+    bot, ticket = _handoff(session, conversation, decision, language=language, wants=text,
+                           result=result, meta=meta, rules=rules)
+    user_message.ticket_id = ticket.id
+    session.add(user_message)
+    session.commit()
+    return Reply(conversation, user_message, bot, language, ticket=ticket, escalation=decision,
+                 result=result)
+
+
+def give_feedback(session: Session, session_id: str, message_id: object, rating: int, *,
+                  comment: str = "", user: User | None = None) -> Reply | None:
+    """Helpful (+1) or not (-1) on a bot answer. Unhelpful answers count toward the
+    unresolved-turns limit; reaching it hands the conversation to people (returned)."""
+    conversation = get_conversation(session, session_id, user=user)
+    if rating not in (1, -1):
+        raise InvalidInput("Rating is 1 (helpful) or -1 (not helpful).",
+                           fields={"rating": "Use 1 or -1."})
+    try:
+        key = message_id if isinstance(message_id, uuid.UUID) else uuid.UUID(str(message_id))
+    except ValueError:
+        raise NotFound("No such message.") from None
+    message = session.get(Message, key)
+    if message is None or message.conversation_id != conversation.id or not message.is_bot:
+        raise NotFound("No such message.")
+    comment = (comment or "").strip()[:2000]
+    existing = session.exec(select(Feedback).where(Feedback.message_id == message.id)).first()
+    if existing is None:
+        existing = Feedback(conversation_id=conversation.id, message_id=message.id,
+                            user_id=user.id if user else None, rating=rating, comment=comment)
+    else:  # changing one's mind replaces the earlier rating
+        existing.rating, existing.comment, existing.created_at = rating, comment, utcnow()
+    session.add(existing)
+    session.commit()
+    if rating > 0 or conversation.status != ConversationStatus.bot.value:
+        return None
+    rules = rules_service.load_rules(session)
+    unresolved = _unresolved(session, _bot_stretch(messages_of(session, conversation),
+                                                   conversation))
+    decision = rules_service.after_negative_feedback(unresolved, rules)
+    if decision is None:
+        return None
+    language = reply_language(conversation.locale)
+    wants = next((m.text for m in reversed(messages_of(session, conversation))
+                  if m.sender_type == SenderType.user.value), "")
+    bot, ticket = _handoff(session, conversation, decision, language=language, wants=wants,
+                           result=None, meta={"unresolved_turns": unresolved,
+                                              "feedback_on": str(message.id)}, rules=rules)
+    session.commit()
+    return Reply(conversation, None, bot, language, ticket=ticket, escalation=decision)
+
+
+def escalate_manually(session: Session, actor: Actor, conversation_id: object, *,
+                      note: str = "") -> Reply:
+    """An agent or admin takes a conversation over (reason `manual`)."""
+    require_role(actor, Role.agent)
+    try:
+        key = (conversation_id if isinstance(conversation_id, uuid.UUID)
+               else uuid.UUID(str(conversation_id)))
+    except ValueError:
+        raise NotFound("No such conversation.") from None
+    conversation = session.get(Conversation, key)
+    if conversation is None:
+        raise NotFound("No such conversation.")
+    language = reply_language(conversation.locale)
+    decision = Escalation(EscalationReason.manual, "normal", detail=note.strip()[:200])
+    wants = next((m.text for m in reversed(messages_of(session, conversation))
+                  if m.sender_type == SenderType.user.value), "")
+    bot, ticket = _handoff(session, conversation, decision, language=language, wants=wants,
+                           result=None, meta={"by": str(getattr(actor, "id", "system"))},
+                           rules=rules_service.load_rules(session))
+    session.commit()
+    return Reply(conversation, None, bot, language, ticket=ticket, escalation=decision)
