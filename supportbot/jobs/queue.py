@@ -91,7 +91,8 @@ def enqueue(func: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
     if uses_redis():
         from rq import Retry
 
-        job = rq_queue().enqueue(func, *args, kwargs=kwargs, retry=Retry(max=3, interval=[5, 30, 120]))
+        job = rq_queue().enqueue(func, args=args, kwargs=kwargs,
+                                 retry=Retry(max=3, interval=[5, 30, 120]))
         return job.id
     return _runner.submit(func, args, kwargs)
 
