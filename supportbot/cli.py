@@ -211,6 +211,66 @@ def search(
         typer.echo(f"{number}. {hit.article.title}  [{hit.score:.3f}]  {hit.article.id}")
 
 
+@app.command()
+def ask(
+    text: Annotated[str, typer.Argument(help="The user's message.")],
+    session_id: Annotated[str | None, typer.Option(
+        "--session", help="Continue this chat session (default: start a new one).")] = None,
+    lang: Annotated[str | None, typer.Option(
+        help="Reply in this language (es or en; default: the message's).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Send one message through the chat engine, as the web chat does, and show the
+    outcome: the answer with its sources, or the hand-over and its ticket."""
+    import json
+    import time
+
+    from supportbot.db import session_scope
+    from supportbot.jobs.queue import wait_in_process_jobs
+    from supportbot.services import chat
+
+    if lang is not None and lang not in ("es", "en"):
+        raise typer.BadParameter("use es or en", param_hint="--lang")
+    text = chat.clean_message(text)  # refuse bad input before starting a conversation
+    started = time.perf_counter()
+    with session_scope() as session:
+        if session_id is None:
+            session_id = chat.start_conversation(session, locale=lang or "en").session_id
+        reply = chat.send_message(session, session_id, text, language=lang)
+        latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        bot = reply.bot_message
+        outcome = {
+            "session_id": session_id,
+            "answer": bot.text if bot else None,
+            "citations": [{"id": c["id"], "title": c["title"]} for c in reply.citations],
+            "confidence": round(reply.result.confidence, 4) if reply.result else None,
+            "escalated": reply.escalated,
+            "reason": reply.escalation.reason.value if reply.escalation else None,
+            "ticket_id": reply.ticket.reference if reply.ticket else None,
+            "language": reply.language,
+            "generated": reply.generated,
+            "latency_ms": latency_ms,
+        }
+    wait_in_process_jobs()  # notifications queued in-process finish before exit
+    if as_json:
+        typer.echo(json.dumps(outcome, ensure_ascii=False))
+        return
+    if outcome["answer"] is None:
+        typer.echo(f"(people own this conversation: ticket {outcome['ticket_id']}; "
+                   "the bot stays silent)")
+    else:
+        typer.echo(outcome["answer"])
+    typer.echo("")
+    for citation in outcome["citations"]:
+        typer.echo(f"source: {citation['title']}  [{citation['id']}]")
+    if outcome["escalated"]:
+        typer.echo(f"escalated: {outcome['reason']}, ticket {outcome['ticket_id']}")
+    confidence = outcome["confidence"]
+    typer.echo(f"language {outcome['language']}, confidence "
+               f"{'-' if confidence is None else f'{confidence:.3f}'}, {latency_ms} ms, "
+               f"session {session_id}")
+
+
 @app.command("eval")
 def evaluate(
     kb: Annotated[Path, typer.Option(help="KB file (JSONL: id, title, problem, solution, "

@@ -96,3 +96,51 @@ def test_search_without_an_index_is_a_clear_error(database, settings_env, tmp_pa
     settings_env(FAISS_INDEX_PATH=str(tmp_path / "empty"))
     code, _, err = run(capsys, "search", "vpn")
     assert code == 1 and "no index" in err and "supportbot reindex" in err
+
+
+@pytest.fixture
+def indexed_kb(database, settings_env, tmp_path, capsys, embedder):
+    from tests.ai.conftest import KB_SMALL
+
+    settings_env(FAISS_INDEX_PATH=str(tmp_path / "index"))
+    assert run(capsys, "import-kb", str(KB_SMALL))[0] == 0
+    assert run(capsys, "reindex")[0] == 0
+
+
+def ask(capsys, *args):
+    code, output, err = run(capsys, "ask", *args, "--json")
+    assert code == 0, err
+    return json.loads(output)
+
+
+ASK_KEYS = {"session_id", "answer", "citations", "confidence", "escalated", "reason",
+            "ticket_id", "language", "generated", "latency_ms"}
+
+
+def test_ask_answers_with_a_citation_in_both_languages(indexed_kb, capsys):
+    english = ask(capsys, "my vpn keeps failing")
+    assert set(english) == ASK_KEYS
+    assert english["citations"][0]["title"] == "VPN won't connect" and not english["escalated"]
+    assert english["language"] == "en" and english["generated"] is False
+    spanish = ask(capsys, "la impresora de la oficina no imprime nada")
+    assert spanish["language"] == "es" and spanish["answer"].startswith("Esto debería")
+    assert spanish["citations"] and spanish["ticket_id"] is None
+
+
+def test_ask_escalates_with_reason_codes_and_tickets(indexed_kb, capsys, session):
+    person = ask(capsys, "quiero hablar con una persona")
+    assert (person["escalated"], person["reason"]) == (True, "user_request")
+    urgent = ask(capsys, "URGENTE: el servidor no funciona")
+    assert urgent["reason"] == "keyword" and urgent["ticket_id"].startswith("SB-")
+    assert urgent["ticket_id"] != person["ticket_id"]
+    again = ask(capsys, "¿hay alguien?", "--session", urgent["session_id"])
+    assert again["answer"] is None and again["ticket_id"] == urgent["ticket_id"]
+
+
+def test_ask_refuses_bad_input(indexed_kb, capsys):
+    code, _, err = run(capsys, "ask", "hola", "--lang", "fr")
+    assert code == 2 and "es or en" in err
+    code, _, err = run(capsys, "ask", "hola", "--session", "no-such-session")
+    assert code == 1 and "No such conversation" in err
+    code, _, err = run(capsys, "ask", "   ")
+    assert code == 1 and "Write a message first" in err

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, col, select
 
 from supportbot.ai.answer import compose, reply_language
+from supportbot.ai.decision import confident_enough
 from supportbot.ai.retriever import SearchResult
 from supportbot.ai.store import IndexUnavailable
 from supportbot.ai.text import detect_language
@@ -142,7 +143,7 @@ def messages_of(session: Session, conversation: Conversation, *,
     return list(session.exec(query))[::-1]
 
 
-def _clean(text: str, *, allow_empty: bool = False) -> str:
+def clean_message(text: str, *, allow_empty: bool = False) -> str:
     text = (text or "").replace("\x00", "").strip()
     if not text and not allow_empty:
         raise InvalidInput("Write a message first.", fields={"text": "Write a message first."})
@@ -232,7 +233,7 @@ def send_message(session: Session, session_id: str, text: str, *, user: User | N
     from supportbot.services.retrieval import live_search
 
     conversation = get_conversation(session, session_id, user=user)
-    text = _clean(text, allow_empty=request_human)
+    text = clean_message(text, allow_empty=request_human)
     language = reply_language(language or detect_language(text, default=conversation.locale)
                               if text else conversation.locale)
     context = messages_of(session, conversation, limit=get_settings().chat_context_messages)
@@ -271,10 +272,11 @@ def send_message(session: Session, session_id: str, text: str, *, user: User | N
         answers[-1].meta = {**answers[-1].meta, "unresolved": True}  # asked again
         session.add(answers[-1])
     unresolved = _unresolved(session, answers)
+    confident = (result is not None and citation is not None
+                 and confident_enough(result, rules.threshold))
     decision = rules_service.evaluate(
-        text, rules=rules, confidence=result.confidence if result else 0.0,
-        has_answer=citation is not None, unresolved_turns=unresolved,
-        request_human=request_human)
+        text, rules=rules, confident=confident, confidence=result.confidence if result else 0.0,
+        unresolved_turns=unresolved, request_human=request_human)
     meta: dict[str, object] = {
         "query": query_used, "hits": _hits_meta(result),
         "confidence": round(result.confidence, 4) if result else None,

@@ -162,9 +162,12 @@ def asks_for_person(text: str, rules: Rules) -> bool:
     return any(_contains(folded, phrase) for phrase in rules.person_phrases)
 
 
-def evaluate(text: str, *, rules: Rules, confidence: float, has_answer: bool,
+def evaluate(text: str, *, rules: Rules, confident: bool, confidence: float,
              unresolved_turns: int = 0, request_human: bool = False) -> Escalation | None:
     """The escalation a new user message calls for, or None when the bot should answer.
+
+    `confident` is `ai.decision.confident_enough` at the rules' threshold (and an article
+    still there to cite): the same decision `supportbot eval` measures.
 
     `unresolved_turns` counts the bot's answers since the last hand-over that did not
     resolve anything: marked unhelpful, or followed by the user asking about the same
@@ -177,7 +180,7 @@ def evaluate(text: str, *, rules: Rules, confidence: float, has_answer: bool,
         top = max(keywords, key=lambda k: PRIORITY_RANK[k.priority])
         return Escalation(EscalationReason.keyword, top.priority,
                           tuple(k.phrase for k in keywords))
-    if not (has_answer and confidence >= rules.threshold):
+    if not confident:
         return Escalation(EscalationReason.low_confidence, TicketPriority.normal.value,
                           detail=f"confidence {confidence:.2f} < {rules.threshold:.2f}")
     if unresolved_turns >= rules.unresolved_turns:

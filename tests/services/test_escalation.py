@@ -13,7 +13,7 @@ def rules():
 
 def decide(text, rules, confidence=0.9, has_answer=True, **kwargs):
     return escalation.evaluate(text, rules=rules, confidence=confidence,
-                               has_answer=has_answer, **kwargs)
+                               confident=has_answer and confidence >= rules.threshold, **kwargs)
 
 
 def test_a_confident_answer_is_not_escalated(rules):
