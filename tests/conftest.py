@@ -24,6 +24,7 @@ os.environ.update({
     "DATABASE_URL": f"sqlite:///{_TMP / 'default.db'}",
     "REDIS_URL": "",
     "HF_HUB_OFFLINE": "1",
+    "GENERATOR_MODEL_NAME": "none",  # tests that need the generator turn it on
 })
 
 import pytest  # noqa: E402

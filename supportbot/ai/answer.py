@@ -42,3 +42,7 @@ def compose(article: ArticleRecord, language: str) -> str:
         parts.append(body)
     parts.append(template["outro"])
     return "\n\n".join(parts)
+
+
+def compose_outro(language: str) -> str:
+    return TEMPLATES[reply_language(language)]["outro"]

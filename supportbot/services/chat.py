@@ -26,8 +26,10 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
-from supportbot.ai.answer import compose, reply_language
+from supportbot.ai.answer import compose, compose_outro, reply_language
 from supportbot.ai.decision import confident_enough
+from supportbot.ai.generator import Generator, GeneratorUnavailable, get_generator
+from supportbot.ai.grounding import check as check_grounding
 from supportbot.ai.retriever import SearchResult
 from supportbot.ai.store import IndexUnavailable
 from supportbot.ai.text import detect_language
@@ -49,11 +51,13 @@ from supportbot.models import (
 )
 from supportbot.models.base import as_utc
 from supportbot.services import escalation as rules_service
-from supportbot.services import tickets
+from supportbot.services import pii, tickets
 from supportbot.services.escalation import Escalation
 from supportbot.services.permissions import Actor, require_role
 
 Searcher = Callable[[str], SearchResult]
+TokenCallback = Callable[[str], None]
+GENERATED_SOURCES = 3  # articles the generator reads
 MAX_MESSAGE_CHARS = tickets.MAX_MESSAGE_CHARS
 FOLLOW_UP_WORDS = 6  # messages this short are also read with the previous user message
 
@@ -98,6 +102,7 @@ class Reply:
     result: SearchResult | None = None
     generated: bool = False
     citations: list[dict[str, object]] = field(default_factory=list)
+    first_token_ms: float | None = None
 
     @property
     def escalated(self) -> bool:
@@ -225,11 +230,63 @@ def _handoff(session: Session, conversation: Conversation, escalation: Escalatio
     return bot, ticket
 
 
+@dataclass
+class Generated:
+    text: str
+    citations: list[dict[str, object]]
+    grounded: bool
+    meta: dict[str, object]
+    first_token_ms: float | None
+
+
+def _generate(session: Session, generator: Generator, text: str, result: SearchResult,
+              language: str, on_token: TokenCallback | None) -> Generated:
+    """Phrase an answer from the top articles; the caller shows it only if grounded.
+    Tokens go to `on_token` as they come (the chat shows them while they stream)."""
+    settings = get_settings()
+    sources, citations = [], []
+    for hit in result.hits[:GENERATED_SOURCES]:
+        citation = _citation(session, hit.article.id)
+        if citation is not None:
+            citations.append(citation)
+            sources.append((hit.article.title, hit.article.solution or hit.article.problem))
+    started = time.perf_counter()
+    first: float | None = None
+    pieces: list[str] = []
+    for piece in generator.stream(pii.mask(text, settings.pii_mask), sources, language,
+                                  max_new_tokens=settings.generator_max_new_tokens,
+                                  max_seconds=settings.generator_timeout_seconds):
+        if first is None and piece:
+            first = round((time.perf_counter() - started) * 1000, 1)
+        pieces.append(piece)
+        if on_token is not None and piece:
+            on_token(piece)
+    answer = "".join(pieces).strip()
+    grounding = check_grounding(answer, [f"{title}\n{body}" for title, body in sources])
+    elapsed = round((time.perf_counter() - started) * 1000, 1)
+    meta = {"generation_ms": elapsed, "first_token_ms": first, "model": generator.name,
+            "grounding": {"grounded": grounding.grounded, "support": grounding.support,
+                          "unsupported": list(grounding.unsupported)[:20],
+                          "missing_numbers": list(grounding.missing_numbers)},
+            "draft": answer if not grounding.grounded else None}
+    return Generated(answer, citations, grounding.grounded and bool(citations), meta, first)
+
+
+def _configured_generator() -> Generator | None:
+    try:
+        return get_generator(get_settings().generator_model_name)
+    except GeneratorUnavailable:
+        return None
+
+
 def send_message(session: Session, session_id: str, text: str, *, user: User | None = None,
                  request_human: bool = False, language: str | None = None,
-                 searcher: Searcher | None = None) -> Reply:
+                 searcher: Searcher | None = None, generator: Generator | None | bool = True,
+                 on_token: TokenCallback | None = None) -> Reply:
     """One user turn. `request_human` is the "talk to a person" action; `language`
-    forces the reply language (otherwise detected from the message)."""
+    forces the reply language (otherwise detected from the message). `generator`: the
+    configured one (True), none (None/False), or a given one; `on_token` receives the
+    generated answer's pieces as they are produced."""
     from supportbot.services.retrieval import live_search
 
     conversation = get_conversation(session, session_id, user=user)
@@ -287,6 +344,32 @@ def send_message(session: Session, session_id: str, text: str, *, user: User | N
     }
     if result is None and query_used not in ("action",):
         meta["index"] = query_used  # why there was no search
+    generated: Generated | None = None
+    if (decision is not None and decision.reason == EscalationReason.low_confidence
+            and result is not None and result.hits
+            and result.confidence >= get_settings().generator_min_confidence):
+        model = _configured_generator() if generator is True else (generator or None)
+        if model is not None:
+            try:
+                generated = _generate(session, model, text, result, language, on_token)
+            except Exception as error:  # noqa: BLE001 - a failing generator means "escalate"
+                meta["generator_error"] = f"{type(error).__name__}: {error}"[:500]
+            else:
+                meta["timings_ms"] = {"retrieval": retrieval_ms,
+                                      "generation": generated.meta["generation_ms"]}
+                meta["generation"] = generated.meta
+                if generated.grounded:
+                    decision = None
+    if decision is None and generated is not None:
+        outro = compose_outro(language)
+        bot = Message(conversation_id=conversation.id, sender_type=SenderType.bot.value,
+                      text=f"{generated.text}\n\n{outro}", is_bot=True,
+                      citations=generated.citations, confidence=result.confidence,
+                      meta={**meta, "decision": "answer", "rule": None, "generated": True})
+        session.add(bot)
+        session.commit()
+        return Reply(conversation, user_message, bot, language, result=result, generated=True,
+                     citations=generated.citations, first_token_ms=generated.first_token_ms)
     if decision is None and citation is not None and top is not None:
         bot = Message(conversation_id=conversation.id, sender_type=SenderType.bot.value,
                       text=compose(top.article, language), is_bot=True,

@@ -243,3 +243,69 @@ def test_bad_messages_are_refused_and_nothing_is_stored(session, conversation, s
         with pytest.raises(InvalidInput):
             send(session, conversation, text, searcher)
     assert chat.messages_of(session, conversation) == []
+
+
+class ScriptedGenerator:
+    """Stands in for the model: yields a fixed answer piece by piece."""
+
+    name = "scripted"
+
+    def __init__(self, answer=None, error=None):
+        self.answer, self.error, self.prompts = answer, error, []
+
+    def stream(self, question, articles, language, **bounds):
+        self.prompts.append((question, articles, language, bounds))
+        if self.error:
+            raise self.error
+        for word in self.answer.split(" "):
+            yield word + " "
+
+
+@pytest.fixture
+def unsure(settings_env):
+    """Every message is below the threshold but worth a generated try."""
+    settings_env(GENERATOR_MIN_CONFIDENCE="0", CONFIDENCE_THRESHOLD="0.99999")
+
+
+def test_a_grounded_generated_answer_is_shown_with_its_sources(session, conversation,
+                                                               searcher, unsure):
+    model = ScriptedGenerator("Restart the VPN client and sign in again with your "
+                              "authenticator code.")
+    tokens = []
+    reply = send(session, conversation, "vpn problems, email me at ana@example.com", searcher,
+                 generator=model, on_token=tokens.append)
+    assert reply.generated and not reply.escalated
+    assert len(tokens) > 5 and "".join(tokens).strip() == model.answer  # piece by piece
+    bot = reply.bot_message
+    assert bot.text.startswith(model.answer) and bot.meta["generated"] is True
+    assert bot.citations and bot.citations[0]["title"] == "VPN won't connect"
+    assert bot.meta["generation"]["grounding"]["grounded"] is True
+    assert bot.meta["timings_ms"]["generation"] is not None
+    question = model.prompts[0][0]
+    assert "ana@example.com" not in question and "[email]" in question  # PII masked
+
+
+def test_an_invented_generated_answer_is_not_shown(session, conversation, searcher, unsure):
+    model = ScriptedGenerator("Ask Bob in accounting to reinstall Windows 11 tonight.")
+    reply = send(session, conversation, "vpn problems", searcher, generator=model)
+    assert reply.escalation.reason == EscalationReason.low_confidence and not reply.generated
+    assert model.answer not in reply.bot_message.text
+    generation = reply.bot_message.meta["generation"]
+    assert generation["grounding"]["grounded"] is False and generation["draft"] == model.answer
+
+
+def test_a_failing_generator_escalates_instead_of_hanging(session, conversation, searcher,
+                                                          unsure):
+    model = ScriptedGenerator(error=TimeoutError("generation took too long"))
+    reply = send(session, conversation, "vpn problems", searcher, generator=model)
+    assert reply.escalation.reason == EscalationReason.low_confidence
+    assert "TimeoutError" in reply.bot_message.meta["generator_error"]
+
+
+def test_no_generation_far_below_the_threshold_or_for_keywords(session, conversation,
+                                                               searcher):
+    model = ScriptedGenerator("Restart the VPN client.")
+    send(session, conversation, "what is the capital of peru", searcher, generator=model)
+    other = chat.start_conversation(session)
+    send(session, other, "URGENT: vpn not working", searcher, generator=model)
+    assert model.prompts == []
