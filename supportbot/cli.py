@@ -400,6 +400,33 @@ def bench(
         typer.echo("".join(f"{getattr(row, name):>16}" for name in names))
 
 
+@app.command("generator-bench")
+def generator_bench(
+    questions: Annotated[int, typer.Option(min=1, max=200, help="Demo-KB questions.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """The generator's load time, first-token time, tokens/s and the process's peak RSS
+    with and without it; how often the grounding check keeps faithful answers and
+    rejects unsupported ones (demo KB)."""
+    import dataclasses
+    import json
+
+    from supportbot.ai.genbench import run
+    from supportbot.ai.generator import get_generator
+    from supportbot.ai.records import read_articles
+    from supportbot.services.demo import DEMO_KB
+
+    generator = get_generator(get_settings().generator_model_name)
+    if generator is None:
+        raise typer.BadParameter("GENERATOR_MODEL_NAME=none: nothing to measure")
+    row = run(read_articles(DEMO_KB), _embedder(), generator, questions)
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(row)))
+        return
+    for name, value in dataclasses.asdict(row).items():
+        typer.echo(f"{name:>28}  {value}")
+
+
 @app.command("check-config")
 def check_config() -> None:
     """Validate the configuration and print it (secrets hidden)."""

@@ -144,3 +144,15 @@ def test_ask_refuses_bad_input(indexed_kb, capsys):
     assert code == 1 and "No such conversation" in err
     code, _, err = run(capsys, "ask", "   ")
     assert code == 1 and "Write a message first" in err
+
+
+def test_generator_bench_reports_its_figures(capsys, settings_env, embedder):
+    settings_env(GENERATOR_MODEL_NAME="smollm2")
+    code, output, err = run(capsys, "generator-bench", "--questions", "2", "--json")
+    assert code == 0, err
+    row = json.loads(output)
+    assert row["questions"] == 2 and row["rss_with_generator_mb"] >= row["rss_without_generator_mb"]
+    assert row["tokens_per_s"] > 0 and 0 <= row["grounded_when_faithful"] <= 1
+    settings_env(GENERATOR_MODEL_NAME="none")
+    code, _, err = run(capsys, "generator-bench")
+    assert code == 2 and "nothing to measure" in err

@@ -28,3 +28,14 @@ def test_inflections_of_source_words_count_as_support():
 def test_too_little_substance_is_not_an_answer():
     assert not check("Yes.", SOURCE).grounded
     assert not check("", SOURCE).grounded
+
+
+def test_loops_and_look_alike_letters_are_rejected():
+    loop = "Open the reset page. " * 5
+    assert check(loop, SOURCE).repetitive and not check(loop, SOURCE).grounded
+    cyrillic = "Open the self-service раssword reset page and verify with your phone."
+    result = check(cyrillic, SOURCE)
+    assert result.foreign_script and not result.grounded
+    assert not check("Abre la página, verifica con tu teléfono y elige una contraseña "
+                     "nueva.", ["Abre la página de restablecimiento. Verifica con tu "
+                                "teléfono. Elige una contraseña nueva."]).foreign_script
