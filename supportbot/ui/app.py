@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from supportbot.api.app import create_api
+from supportbot.services.startup import warm_up
 from supportbot.ui.i18n import text_for
 from supportbot.ui.pages import account, auth, help_center
 from supportbot.ui.state import SessionState
@@ -13,6 +14,7 @@ app = rx.App(
     api_transformer=create_api(),
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
 )
+app.register_lifespan_task(warm_up)  # index, embedding model (and generator) at start-up
 
 app.add_page(help_center.help_center_view, route="/", title="SupportBot",
              on_load=help_center.ON_LOAD_LIST)
