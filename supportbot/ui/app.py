@@ -7,7 +7,7 @@ import reflex as rx
 from supportbot.api.app import create_api
 from supportbot.services.startup import warm_up
 from supportbot.ui.i18n import text_for
-from supportbot.ui.pages import account, auth, help_center
+from supportbot.ui.pages import account, auth, chat, help_center
 from supportbot.ui.state import SessionState
 
 app = rx.App(
@@ -16,8 +16,8 @@ app = rx.App(
 )
 app.register_lifespan_task(warm_up)  # index, embedding model (and generator) at start-up
 
-app.add_page(help_center.help_center_view, route="/", title="SupportBot",
-             on_load=help_center.ON_LOAD_LIST)
+app.add_page(chat.chat_page, route="/", title="SupportBot", on_load=chat.ON_LOAD)
+app.add_page(chat.widget_page, route="/widget", title="SupportBot", on_load=chat.ON_LOAD)
 app.add_page(help_center.help_center_view, route="/kb", title="SupportBot · " +
              text_for("kb.title", "en"), on_load=help_center.ON_LOAD_LIST)
 app.add_page(help_center.article_view, route="/kb/[article_id]", title="SupportBot",

@@ -79,6 +79,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "role.agent": ("Agent", "Agente"),
     "role.admin": ("Administrator", "Administrador"),
     "home.title": ("How can we help?", "¿En qué podemos ayudarte?"),
+    "nav.chat": ("Chat", "Chat"),
+    "chat.welcome": ("Hi! Describe your problem and I'll look for the answer in our help "
+                     "center. You can ask for a person at any time.",
+                     "¡Hola! Cuéntame tu problema y buscaré la respuesta en nuestro centro de "
+                     "ayuda. Puedes pedir hablar con una persona cuando quieras."),
+    "chat.placeholder": ("Type your message…", "Escribe tu mensaje…"),
+    "chat.send": ("Send", "Enviar"),
+    "chat.person": ("Talk to a person", "Hablar con una persona"),
+    "chat.new": ("New conversation", "Nueva conversación"),
+    "chat.sources": ("Source", "Fuente"),
+    "chat.helpful": ("Helpful", "Me ha ayudado"),
+    "chat.not_helpful": ("Not helpful", "No me ha ayudado"),
+    "chat.thanks": ("Thanks for your feedback.", "Gracias por tu opinión."),
+    "chat.typing": ("SupportBot is looking for an answer…", "SupportBot está buscando una respuesta…"),
+    "chat.ticket": ("Your ticket", "Tu ticket"),
+    "chat.with_people": ("The support team will answer here.",
+                         "El equipo de soporte te responderá aquí."),
+    "chat.error": ("Your message could not be sent. It is still in the box: try again.",
+                   "No se pudo enviar tu mensaje. Sigue en el cuadro: inténtalo de nuevo."),
+    "chat.you": ("You", "Tú"),
+    "chat.bot": ("SupportBot", "SupportBot"),
+    "chat.agent": ("Support team", "Equipo de soporte"),
+    "chat.system": ("SupportBot", "SupportBot"),
 }
 
 

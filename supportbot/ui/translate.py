@@ -23,6 +23,10 @@ _EXACT = {
         "El usuario debe tener de 3 a 64 caracteres: letras, cifras, '.', '_' o '-', y "
         "empezar por una letra o una cifra.",
     "You do not have permission to do this.": "No tienes permiso para hacer esto.",
+    "Write a message first.": "Escribe un mensaje primero.",
+    "Messages are limited to 4000 characters.": "Los mensajes tienen un máximo de 4000 caracteres.",
+    "No such conversation.": "Esta conversación no existe.",
+    "No such message.": "Este mensaje no existe.",
     "This account is deactivated. Contact an administrator.":
         "Esta cuenta está desactivada. Contacta con un administrador.",
     "The last active administrator cannot be deactivated.":

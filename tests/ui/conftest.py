@@ -49,12 +49,16 @@ def _app_env(database_url: str, data_dir: Path) -> dict[str, str]:
     }
 
 
+LIVE: dict[str, str] = {}  # facts about the running app (its database URL)
+
+
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory: pytest.TempPathFactory):
     """Base URL of the running app, as `make run` starts it."""
     workdir = tmp_path_factory.mktemp("live-app")
     env = _app_env(f"sqlite:///{workdir / 'app.db'}", workdir / "data")
-    for command in (["migrate"], ["demo-data"]):
+    LIVE["database_url"] = env["DATABASE_URL"]
+    for command in (["migrate"], ["demo-data"], ["reindex"]):
         done = subprocess.run([sys.executable, "-m", "supportbot", *command], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr

@@ -59,6 +59,7 @@ def navbar() -> rx.Component:
                           align="center", spacing="2"),
                 href="/", underline="none", color="inherit",
             ),
+            rx.link(t("nav.chat"), href="/"),
             rx.link(t("nav.help_center"), href="/kb"),
             rx.spacer(),
             _language_switch(),
