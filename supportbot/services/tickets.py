@@ -10,7 +10,8 @@ from __future__ import annotations
 import secrets
 import uuid
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, or_, select
 
 from supportbot.ai.text import fold
 from supportbot.errors import InvalidInput, NotFound
@@ -21,12 +22,14 @@ from supportbot.models import (
     Role,
     SenderType,
     Ticket,
+    TicketPriority,
     TicketStatus,
+    User,
     utcnow,
 )
 from supportbot.services import audit, notifications
 from supportbot.services.escalation import Escalation, Rules, route
-from supportbot.services.permissions import Actor, require_role
+from supportbot.services.permissions import Actor, require_role, role_at_least
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
 TRANSCRIPT_MESSAGES = 20
@@ -199,3 +202,128 @@ def close(session: Session, actor: Actor, ticket_id: object) -> Ticket:
         _give_back_to_bot(session, ticket)
         audit.record(session, actor, "ticket.close", "ticket", ticket.id)
     return ticket
+
+
+# -- the desk: lists and changes --------------------------------------------------------
+
+PAGE_LIMIT = 100
+_UNSET = object()
+
+
+def list_tickets(session: Session, actor: Actor, *, status: str | None = None,
+                 priority: str | None = None, queue: str | None = None, tag: str | None = None,
+                 assignee: str | None = None, text: str = "", limit: int = 25,
+                 offset: int = 0) -> tuple[list[Ticket], int]:
+    """Tickets newest first, with the total that match. Agents and admins see every
+    ticket; users see the ones they opened. `assignee`: a user id, "me" or "none"."""
+    require_role(actor, Role.user)
+    query = select(Ticket)
+    if not role_at_least(getattr(actor, "role", Role.admin.value), Role.agent):
+        query = query.where(Ticket.creator_id == actor.id)
+    if status:
+        query = query.where(Ticket.status == TicketStatus(status).value)
+    if priority:
+        query = query.where(Ticket.priority == TicketPriority(priority).value)
+    if queue:
+        query = query.where(Ticket.queue == queue)
+    if assignee == "none":
+        query = query.where(col(Ticket.assignee_id).is_(None))
+    elif assignee == "me":
+        query = query.where(Ticket.assignee_id == getattr(actor, "id", None))
+    elif assignee:
+        try:
+            query = query.where(Ticket.assignee_id == uuid.UUID(assignee))
+        except ValueError:
+            raise InvalidInput("Unknown assignee.", fields={"assignee": "Unknown assignee."}) from None
+    needle = text.strip()
+    if needle:
+        literal = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{literal}%"
+        query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in (
+            col(Ticket.title), col(Ticket.reference), col(Ticket.handoff_note)))))
+    query = query.order_by(col(Ticket.created_at).desc(), col(Ticket.id))
+    limit = max(1, min(limit, PAGE_LIMIT))
+    if tag:  # tags are a JSON list: filter portably in Python
+        wanted = fold(tag).strip()
+        matching = [t for t in session.exec(query) if wanted in t.tags]
+        return matching[offset:offset + limit], len(matching)
+    total = session.exec(select(sa.func.count()).select_from(query.subquery())).one()
+    return list(session.exec(query.offset(max(0, offset)).limit(limit))), int(total)
+
+
+def view_ticket(session: Session, actor: Actor, ticket_id: object) -> Ticket:
+    """A ticket its viewer may see: agents any, users their own (NotFound otherwise)."""
+    require_role(actor, Role.user)
+    ticket = get_ticket(session, ticket_id)
+    if (not role_at_least(getattr(actor, "role", Role.admin.value), Role.agent)
+            and ticket.creator_id != getattr(actor, "id", None)):
+        raise NotFound("No such ticket.")
+    return ticket
+
+
+def ticket_messages(session: Session, actor: Actor, ticket: Ticket) -> list[Message]:
+    """The ticket's conversation; internal notes only for agents and admins."""
+    if ticket.conversation_id is None:
+        return []
+    agent = role_at_least(getattr(actor, "role", Role.admin.value), Role.agent)
+    query = select(Message).where(Message.conversation_id == ticket.conversation_id)
+    if not agent:
+        query = query.where(col(Message.is_internal).is_(False))
+    return list(session.exec(query.order_by(col(Message.created_at), col(Message.id))))
+
+
+def update_ticket(session: Session, actor: Actor, ticket_id: object, *,
+                  status: str | None = None, priority: str | None = None,
+                  assignee_id: object = _UNSET, tags: list[str] | None = None) -> Ticket:
+    """Change status, priority, assignee or tags (agents and admins), audited."""
+    require_role(actor, Role.agent)
+    ticket = get_ticket(session, ticket_id)
+    before = {"status": ticket.status, "priority": ticket.priority,
+              "assignee_id": str(ticket.assignee_id) if ticket.assignee_id else None,
+              "tags": list(ticket.tags)}
+    errors: dict[str, str] = {}
+    if status is not None:
+        if status not in {s.value for s in TicketStatus}:
+            errors["status"] = "Unknown status."
+        elif status == TicketStatus.closed.value:
+            close(session, actor, ticket.id)
+        else:
+            ticket.status = status
+            ticket.closed_at = None
+    if priority is not None:
+        if priority not in {p.value for p in TicketPriority}:
+            errors["priority"] = "Unknown priority."
+        else:
+            ticket.priority = priority
+    if assignee_id is not _UNSET:
+        if assignee_id in (None, ""):
+            ticket.assignee_id = None
+        else:
+            try:
+                assignee = session.get(User, uuid.UUID(str(assignee_id)))
+            except ValueError:
+                assignee = None
+            if assignee is None or not assignee.is_active or not role_at_least(
+                    assignee.role, Role.agent):
+                errors["assignee"] = "Tickets go to active agents or admins."
+            else:
+                ticket.assignee_id = assignee.id
+    if tags is not None:
+        ticket.tags = list(dict.fromkeys(fold(t).strip() for t in tags if fold(t).strip()))[:20]
+    if errors:
+        raise InvalidInput("The ticket change has errors.", fields=errors)
+    ticket.updated_at = utcnow()
+    session.add(ticket)
+    after = {"status": ticket.status, "priority": ticket.priority,
+             "assignee_id": str(ticket.assignee_id) if ticket.assignee_id else None,
+             "tags": list(ticket.tags)}
+    if after != before:
+        audit.record(session, actor, "ticket.update", "ticket", ticket.id, before=before,
+                     after=after)
+    return ticket
+
+
+def take(session: Session, actor: Actor, ticket_id: object) -> Ticket:
+    """The acting agent becomes the assignee."""
+    require_role(actor, Role.agent)
+    return update_ticket(session, actor, ticket_id, assignee_id=actor.id)

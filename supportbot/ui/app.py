@@ -7,7 +7,7 @@ import reflex as rx
 from supportbot.api.app import create_api
 from supportbot.services.startup import warm_up
 from supportbot.ui.i18n import text_for
-from supportbot.ui.pages import account, auth, chat, help_center
+from supportbot.ui.pages import account, auth, chat, desk, help_center
 from supportbot.ui.state import SessionState
 
 app = rx.App(
@@ -28,3 +28,6 @@ app.add_page(auth.register_view, route="/register", title="SupportBot · Sign up
              on_load=SessionState.load_session)
 app.add_page(account.account_view, route="/account", title="SupportBot · My account",
              on_load=SessionState.require_login)
+app.add_page(desk.desk_view, route="/desk", title="SupportBot · Desk", on_load=desk.DESK_ON_LOAD)
+app.add_page(desk.ticket_view, route="/desk/[ticket_id]", title="SupportBot · Ticket",
+             on_load=desk.TICKET_ON_LOAD)

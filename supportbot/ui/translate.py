@@ -27,6 +27,13 @@ _EXACT = {
     "Messages are limited to 4000 characters.": "Los mensajes tienen un máximo de 4000 caracteres.",
     "No such conversation.": "Esta conversación no existe.",
     "No such message.": "Este mensaje no existe.",
+    "Rating is 1 (helpful) or -1 (not helpful).":
+        "La valoración es 1 (me ha ayudado) o -1 (no me ha ayudado).",
+    "No such ticket.": "Este ticket no existe.",
+    "This ticket has no conversation to reply in.":
+        "Este ticket no tiene una conversación en la que responder.",
+    "Unknown assignee.": "Persona asignada desconocida.",
+    "The ticket change has errors.": "El cambio del ticket tiene errores.",
     "This account is deactivated. Contact an administrator.":
         "Esta cuenta está desactivada. Contacta con un administrador.",
     "The last active administrator cannot be deactivated.":

@@ -30,7 +30,7 @@ def test_service_messages_are_translated():
 
 
 def test_every_service_message_has_spanish():
-    """Messages the account services raise all have a Spanish version."""
+    """Messages the services behind the pages raise all have a Spanish version."""
     import re
     from pathlib import Path
 
@@ -38,7 +38,8 @@ def test_every_service_message_has_spanish():
 
     folder = Path(services.__file__).parent
     raised = set()
-    for name in ("accounts.py", "passwords.py", "permissions.py", "auth_tokens.py"):
+    for name in ("accounts.py", "passwords.py", "permissions.py", "auth_tokens.py", "chat.py",
+                 "tickets.py"):
         source = (folder / name).read_text()
         raised |= set(re.findall(r'(?:refuse|Invalid\w*|Conflict|NotFound|NotAuthenticated|'
                                  r'PermissionDenied|AccountDeactivated|SessionExpired)\(\s*"([^"{]+)"',

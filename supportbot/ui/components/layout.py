@@ -61,6 +61,8 @@ def navbar() -> rx.Component:
             ),
             rx.link(t("nav.chat"), href="/"),
             rx.link(t("nav.help_center"), href="/kb"),
+            rx.cond((SessionState.role == "agent") | (SessionState.role == "admin"),
+                    rx.link(t("nav.desk"), href="/desk")),
             rx.spacer(),
             _language_switch(),
             _account_area(),

@@ -1,0 +1,71 @@
+"""The agent desk: a user's chat becomes a ticket, an agent works it, the user sees it live."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.ui.conftest import DEMO_PASSWORDS
+
+pytestmark = [pytest.mark.app, pytest.mark.browser]
+
+
+def log_in(page, base, username, next_path):
+    page.goto(f"{base}/login?next={next_path}")
+    # The page's state may still hold an earlier visit's target until its load event ran.
+    expect(page.locator("input[name=next]")).to_have_value(next_path)
+    page.fill("#login-username", username)
+    page.fill("#login-password", DEMO_PASSWORDS[username])
+    page.get_by_role("button", name="Log in", exact=True).click()
+    expect(page).to_have_url(re.compile(re.escape(next_path) + "/?$"))
+
+
+def test_users_and_anonymous_visitors_cannot_open_the_desk(live_app, page):
+    page.goto(f"{live_app}/desk")
+    expect(page).to_have_url(re.compile(r"/login"))
+    log_in(page, live_app, "user", "/account")
+    page.goto(f"{live_app}/desk")
+    expect(page).to_have_url(re.compile(r"/\?error=permission_denied$"))
+    expect(page.locator(".desk-row")).to_have_count(0)
+
+
+def test_an_agent_works_a_ticket_and_the_user_sees_the_reply_live(live_app, browser):
+    user_context, agent_context = browser.new_context(), browser.new_context()
+    user = user_context.new_page()
+    user.goto(f"{live_app}/")
+    expect(user.get_by_text("Describe your problem")).to_be_visible()
+    user.fill("#chat-input", "URGENT: the payroll server is not working")
+    user.get_by_role("button", name="Send").click()
+    expect(user.locator("#chat-ticket")).to_have_text(re.compile(r"^SB-"), timeout=30_000)
+    reference = user.locator("#chat-ticket").inner_text()
+
+    agent = agent_context.new_page()
+    log_in(agent, live_app, "agent", "/desk")
+    row = agent.locator(".desk-row", has_text=reference)
+    expect(row).to_contain_text("urgent")
+    expect(row).to_contain_text("keyword")
+    row.get_by_role("link", name=reference).click()
+    expect(agent.locator("#handoff-note")).to_contain_text("Reason: keyword")
+    expect(agent.locator("#transcript")).to_contain_text("payroll server")
+    agent.get_by_role("button", name="Take it").click()
+    expect(agent.locator("#ticket-assignee")).to_contain_text("agent")
+    agent.fill("#reply-input", "We are on it, restarting the payroll service now.")
+    agent.get_by_role("button", name="Send").click()
+    expect(agent.locator(".desk-message[data-sender='agent']")).to_contain_text("restarting")
+    agent.fill("#reply-input", "Check the disk on payroll-01 first")
+    agent.get_by_label("Internal note (agents only)").click()
+    agent.get_by_role("button", name="Send").click()
+    expect(agent.locator(".desk-message", has_text="payroll-01")).to_contain_text("internal")
+
+    expect(user.locator(".chat-message[data-sender='agent']")).to_contain_text(
+        "restarting the payroll service", timeout=15_000)
+    expect(user.get_by_text("payroll-01")).to_have_count(0)  # internal notes stay internal
+
+    agent.get_by_role("button", name="Close ticket").click()
+    expect(agent.get_by_role("combobox", name="Status")).to_contain_text("Closed")
+    user.fill("#chat-input", "I forgot my password")  # back with the bot after closing
+    user.get_by_role("button", name="Send").click()
+    expect(user.locator(".chat-message[data-sender='bot']").last).to_contain_text(
+        "Reset a forgotten password", timeout=30_000)
+    user_context.close()
+    agent_context.close()
