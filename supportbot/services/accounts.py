@@ -23,6 +23,7 @@ from supportbot.errors import (
 )
 from supportbot.models import RefreshToken, Role, User, utcnow
 from supportbot.services import audit
+from supportbot.services.lookup import get_or_404
 from supportbot.services.passwords import check_policy, hash_password, verify_password
 from supportbot.services.permissions import SYSTEM, Actor, require_role
 
@@ -131,14 +132,7 @@ def authenticate(session: Session, login: str, password: str) -> User:
 
 
 def get_user(session: Session, user_id: uuid.UUID | str) -> User:
-    try:
-        key = user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(str(user_id))
-    except ValueError:
-        raise NotFound("No such user.") from None
-    user = session.get(User, key)
-    if user is None:
-        raise NotFound("No such user.")
-    return user
+    return get_or_404(session, User, user_id, "No such user.")
 
 
 def find_user(session: Session, username: str) -> User:

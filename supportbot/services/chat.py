@@ -53,6 +53,7 @@ from supportbot.models.base import as_utc
 from supportbot.services import escalation as rules_service
 from supportbot.services import pii, tickets
 from supportbot.services.escalation import Escalation
+from supportbot.services.lookup import get_or_404
 from supportbot.services.permissions import Actor, require_role
 
 Searcher = Callable[[str], SearchResult]
@@ -397,12 +398,8 @@ def give_feedback(session: Session, session_id: str, message_id: object, rating:
     if rating not in (1, -1):
         raise InvalidInput("Rating is 1 (helpful) or -1 (not helpful).",
                            fields={"rating": "Use 1 or -1."})
-    try:
-        key = message_id if isinstance(message_id, uuid.UUID) else uuid.UUID(str(message_id))
-    except ValueError:
-        raise NotFound("No such message.") from None
-    message = session.get(Message, key)
-    if message is None or message.conversation_id != conversation.id or not message.is_bot:
+    message = get_or_404(session, Message, message_id, "No such message.")
+    if message.conversation_id != conversation.id or not message.is_bot:
         raise NotFound("No such message.")
     comment = (comment or "").strip()[:2000]
     existing = session.exec(select(Feedback).where(Feedback.message_id == message.id)).first()
@@ -435,14 +432,7 @@ def escalate_manually(session: Session, actor: Actor, conversation_id: object, *
                       note: str = "") -> Reply:
     """An agent or admin takes a conversation over (reason `manual`)."""
     require_role(actor, Role.agent)
-    try:
-        key = (conversation_id if isinstance(conversation_id, uuid.UUID)
-               else uuid.UUID(str(conversation_id)))
-    except ValueError:
-        raise NotFound("No such conversation.") from None
-    conversation = session.get(Conversation, key)
-    if conversation is None:
-        raise NotFound("No such conversation.")
+    conversation = get_or_404(session, Conversation, conversation_id, "No such conversation.")
     language = reply_language(conversation.locale)
     decision = Escalation(EscalationReason.manual, "normal", detail=note.strip()[:200])
     wants = next((m.text for m in reversed(messages_of(session, conversation))

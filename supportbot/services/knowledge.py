@@ -8,7 +8,6 @@ rebuild re-embeds only that article's passages (docs/embedding-versioning.md).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, or_, select
 
 from supportbot.ai.records import MAX_ARTICLE_CHARS, SUPPORTED_LANGUAGES, ArticleRecord
-from supportbot.errors import Conflict, InvalidInput, NotFound
+from supportbot.errors import Conflict, InvalidInput
 from supportbot.models import (
     EntrySource,
     EntryStatus,
@@ -26,6 +25,7 @@ from supportbot.models import (
     utcnow,
 )
 from supportbot.services import audit
+from supportbot.services.lookup import get_or_404
 from supportbot.services.permissions import Actor, require_role
 
 MAX_TITLE_CHARS = 200
@@ -220,14 +220,7 @@ def _forget_change(session: Session) -> None:
 
 
 def get_entry(session: Session, entry_id: object) -> KnowledgeEntry:
-    try:
-        key = entry_id if isinstance(entry_id, uuid.UUID) else uuid.UUID(str(entry_id))
-    except ValueError:
-        raise NotFound("No such article.") from None
-    entry = session.get(KnowledgeEntry, key)
-    if entry is None:
-        raise NotFound("No such article.")
-    return entry
+    return get_or_404(session, KnowledgeEntry, entry_id, "No such article.")
 
 
 def _summary(entry: KnowledgeEntry) -> dict[str, object]:

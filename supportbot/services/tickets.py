@@ -28,6 +28,7 @@ from supportbot.models import (
     utcnow,
 )
 from supportbot.services import audit, notifications
+from supportbot.services.lookup import get_or_404
 from supportbot.services.escalation import Escalation, Rules, route
 from supportbot.services.permissions import Actor, require_role, role_at_least
 
@@ -52,14 +53,7 @@ def open_ticket_of(session: Session, conversation: Conversation) -> Ticket | Non
 
 
 def get_ticket(session: Session, ticket_id: object) -> Ticket:
-    try:
-        key = ticket_id if isinstance(ticket_id, uuid.UUID) else uuid.UUID(str(ticket_id))
-    except ValueError:
-        raise NotFound("No such ticket.") from None
-    ticket = session.get(Ticket, key)
-    if ticket is None:
-        raise NotFound("No such ticket.")
-    return ticket
+    return get_or_404(session, Ticket, ticket_id, "No such ticket.")
 
 
 def transcript(messages: list[Message]) -> str:

@@ -49,9 +49,38 @@ def _names(session, ids) -> dict[Any, str]:  # noqa: ANN001
 
 
 class _AgentState(rx.State):
-    """Shared by the desk states: the acting user, checked on every event."""
+    """Shared by the desk states: the acting user, checked on every event, and the loop
+    that keeps an open page fresh."""
 
     error: str = ""
+    _watching: bool = False
+
+    async def _refresh(self) -> None:
+        raise NotImplementedError
+
+    def _still_here(self) -> bool:
+        raise NotImplementedError
+
+    async def _keep_fresh(self) -> None:
+        """Re-read the page's data every REFRESH_SECONDS while it stays open (a background
+        event's body: new tickets and messages appear without a reload)."""
+        async with self:
+            if self._watching:
+                return
+            self._watching = True
+        try:
+            for _ in range(int(REFRESH_MINUTES * 60 / REFRESH_SECONDS)):
+                await asyncio.sleep(REFRESH_SECONDS)
+                async with self:
+                    if not self._still_here():
+                        return
+                    try:
+                        await self._refresh()
+                    except (ServiceError, NotAuthenticated):
+                        return
+        finally:
+            async with self:
+                self._watching = False
 
     async def _actor(self) -> User:
         """The request's user, who must be an agent or admin (PermissionDenied)."""
@@ -73,7 +102,9 @@ class DeskState(_AgentState):
     page: int = 0
     rows: list[dict[str, str]] = []
     total: int = 0
-    _watching: bool = False
+
+    def _still_here(self) -> bool:
+        return self.router.page.path == "/desk"
 
     def _filters(self) -> dict[str, Any]:
         return {"status": None if self.status == "all" else self.status,
@@ -141,25 +172,8 @@ class DeskState(_AgentState):
         return f"{first}-{min(self.total, first + PAGE_SIZE - 1)} / {self.total}"
 
     @rx.event(background=True)
-    async def watch(self):  # noqa: ANN201
-        """Re-read the queue while the page is open (new tickets without a reload)."""
-        async with self:
-            if self._watching:
-                return
-            self._watching = True
-        try:
-            for _ in range(int(REFRESH_MINUTES * 60 / REFRESH_SECONDS)):
-                await asyncio.sleep(REFRESH_SECONDS)
-                async with self:
-                    if self.router.page.path != "/desk":
-                        return
-                    try:
-                        await self._refresh()
-                    except (ServiceError, NotAuthenticated):
-                        return
-        finally:
-            async with self:
-                self._watching = False
+    async def watch(self) -> None:
+        await self._keep_fresh()
 
 
 def message_row(message: Message, names: dict[Any, str]) -> dict[str, Any]:
@@ -174,7 +188,10 @@ class TicketState(_AgentState):
     note: str = ""
     messages: list[dict[str, Any]] = []
     found: bool = True
-    _watching: bool = False
+    _watched: str = ""
+
+    def _still_here(self) -> bool:
+        return self.ticket_id == self._watched and self.router.page.path.startswith("/desk/")
 
     @rx.var
     def ticket_id(self) -> str:
@@ -201,6 +218,7 @@ class TicketState(_AgentState):
         except ServiceError:
             self.found, self.ticket, self.messages, self.note = False, {}, [], ""
             return None
+        self._watched = self.ticket_id
         return TicketState.watch
 
     async def _act(self, action) -> None:  # noqa: ANN001
@@ -244,25 +262,8 @@ class TicketState(_AgentState):
         await self._act(lambda s, a: tickets.close(s, a, self.ticket_id))
 
     @rx.event(background=True)
-    async def watch(self):  # noqa: ANN201
-        async with self:
-            if self._watching:
-                return
-            self._watching = True
-            watched = self.ticket_id
-        try:
-            for _ in range(int(REFRESH_MINUTES * 60 / REFRESH_SECONDS)):
-                await asyncio.sleep(REFRESH_SECONDS)
-                async with self:
-                    if self.ticket_id != watched or not self.router.page.path.startswith("/desk/"):
-                        return
-                    try:
-                        await self._refresh()
-                    except (ServiceError, NotAuthenticated):
-                        return
-        finally:
-            async with self:
-                self._watching = False
+    async def watch(self) -> None:
+        await self._keep_fresh()
 
 
 # -- view ------------------------------------------------------------------------------
