@@ -207,12 +207,13 @@ _UNSET = object()
 def list_tickets(session: Session, actor: Actor, *, status: str | None = None,
                  priority: str | None = None, queue: str | None = None, tag: str | None = None,
                  assignee: str | None = None, text: str = "", limit: int = 25,
-                 offset: int = 0) -> tuple[list[Ticket], int]:
+                 offset: int = 0, mine: bool = False) -> tuple[list[Ticket], int]:
     """Tickets newest first, with the total that match. Agents and admins see every
-    ticket; users see the ones they opened. `assignee`: a user id, "me" or "none"."""
+    ticket; users (and anyone with `mine`) the ones they opened. `assignee`: a user id,
+    "me" or "none"."""
     require_role(actor, Role.user)
     query = select(Ticket)
-    if not role_at_least(getattr(actor, "role", Role.admin.value), Role.agent):
+    if mine or not role_at_least(getattr(actor, "role", Role.admin.value), Role.agent):
         query = query.where(Ticket.creator_id == actor.id)
     if status:
         query = query.where(Ticket.status == TicketStatus(status).value)

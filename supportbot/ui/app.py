@@ -7,7 +7,7 @@ import reflex as rx
 from supportbot.api.app import create_api
 from supportbot.services.startup import warm_up
 from supportbot.ui.i18n import text_for
-from supportbot.ui.pages import account, auth, chat, desk, help_center
+from supportbot.ui.pages import account, auth, chat, desk, help_center, my_tickets
 from supportbot.ui.state import SessionState
 
 app = rx.App(
@@ -31,3 +31,5 @@ app.add_page(account.account_view, route="/account", title="SupportBot · My acc
 app.add_page(desk.desk_view, route="/desk", title="SupportBot · Desk", on_load=desk.DESK_ON_LOAD)
 app.add_page(desk.ticket_view, route="/desk/[ticket_id]", title="SupportBot · Ticket",
              on_load=desk.TICKET_ON_LOAD)
+app.add_page(my_tickets.my_tickets_view, route="/tickets", title="SupportBot · My tickets",
+             on_load=my_tickets.ON_LOAD)

@@ -81,6 +81,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "home.title": ("How can we help?", "¿En qué podemos ayudarte?"),
     "nav.chat": ("Chat", "Chat"),
     "nav.desk": ("Desk", "Mesa de soporte"),
+    "nav.tickets": ("My tickets", "Mis tickets"),
+    "tickets.title": ("My tickets", "Mis tickets"),
+    "tickets.empty": ("You have no tickets. When the bot hands a conversation of yours to "
+                      "the support team, it appears here.",
+                      "No tienes tickets. Cuando el bot pase una conversación tuya al equipo "
+                      "de soporte, aparecerá aquí."),
     "desk.title": ("Ticket queue", "Cola de tickets"),
     "desk.all": ("All", "Todos"),
     "desk.status": ("Status", "Estado"),

@@ -38,6 +38,9 @@ def test_users_see_only_their_own_tickets(session, make_user):
     mine = open_ticket(session, "help me", user=alice)
     open_ticket(session, "help bob", user=bob)
     assert tickets.list_tickets(session, alice) == ([mine], 1)
+    agent = make_user("agent2", role=Role.agent)
+    assert tickets.list_tickets(session, agent)[1] == 2
+    assert tickets.list_tickets(session, agent, mine=True) == ([], 0)
     assert tickets.view_ticket(session, alice, mine.id) == mine
     with pytest.raises(NotFound):
         tickets.view_ticket(session, bob, mine.id)

@@ -69,3 +69,30 @@ def test_an_agent_works_a_ticket_and_the_user_sees_the_reply_live(live_app, brow
         "Reset a forgotten password", timeout=30_000)
     user_context.close()
     agent_context.close()
+
+
+def test_a_logged_in_user_finds_their_ticket_under_my_tickets(live_app, browser):
+    context = browser.new_context()
+    page = context.new_page()
+    log_in(page, live_app, "user", "/")
+    expect(page.get_by_text("Describe your problem")).to_be_visible()
+    page.get_by_role("button", name="New conversation").click()
+    page.fill("#chat-input", "my docking station is dead")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator(".chat-message[data-sender='bot']").last).to_be_visible(timeout=30_000)
+    if page.locator("#chat-ticket").count() == 0:
+        page.get_by_role("button", name="Talk to a person").click()
+    expect(page.locator("#chat-ticket")).to_have_text(re.compile(r"^SB-"), timeout=30_000)
+    reference = page.locator("#chat-ticket").inner_text()
+    page.get_by_role("link", name="My tickets").click()
+    row = page.locator(".my-ticket", has_text=reference)
+    expect(row).to_be_visible()
+    row.get_by_role("button", name=reference).click()
+    expect(page.locator("#my-ticket-transcript")).to_contain_text("my docking station is dead")
+    context.close()
+    other = browser.new_context().new_page()
+    log_in(other, live_app, "agent", "/tickets")  # an agent's own tickets: none
+    expect(other.get_by_role("link", name="agent")).to_be_visible()  # logged in
+    expect(other.get_by_text("You have no tickets.")).to_be_visible()
+    expect(other.locator(".my-ticket")).to_have_count(0)
+    other.context.close()

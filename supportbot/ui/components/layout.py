@@ -61,6 +61,7 @@ def navbar() -> rx.Component:
             ),
             rx.link(t("nav.chat"), href="/"),
             rx.link(t("nav.help_center"), href="/kb"),
+            rx.cond(SessionState.is_authenticated, rx.link(t("nav.tickets"), href="/tickets")),
             rx.cond((SessionState.role == "agent") | (SessionState.role == "admin"),
                     rx.link(t("nav.desk"), href="/desk")),
             rx.spacer(),
