@@ -7,7 +7,15 @@ import reflex as rx
 from supportbot.api.app import create_api
 from supportbot.services.startup import warm_up
 from supportbot.ui.i18n import text_for
-from supportbot.ui.pages import account, auth, chat, desk, help_center, my_tickets
+from supportbot.ui.pages import (
+    account,
+    admin_rules,
+    auth,
+    chat,
+    desk,
+    help_center,
+    my_tickets,
+)
 from supportbot.ui.state import SessionState
 
 app = rx.App(
@@ -33,3 +41,7 @@ app.add_page(desk.ticket_view, route="/desk/[ticket_id]", title="SupportBot · T
              on_load=desk.TICKET_ON_LOAD)
 app.add_page(my_tickets.my_tickets_view, route="/tickets", title="SupportBot · My tickets",
              on_load=my_tickets.ON_LOAD)
+app.add_page(admin_rules.rules_view, route="/admin/rules", title="SupportBot · Rules",
+             on_load=admin_rules.RULES_ON_LOAD)
+app.add_page(admin_rules.deliveries_view, route="/admin/notifications",
+             title="SupportBot · Notifications", on_load=admin_rules.DELIVERIES_ON_LOAD)

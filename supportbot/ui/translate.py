@@ -30,6 +30,14 @@ _EXACT = {
     "Rating is 1 (helpful) or -1 (not helpful).":
         "La valoración es 1 (me ha ayudado) o -1 (no me ha ayudado).",
     "No such ticket.": "Este ticket no existe.",
+    "The escalation rules have errors.": "Las reglas de escalado tienen errores.",
+    "The threshold is a number from 0 to 1.": "El umbral es un número de 0 a 1.",
+    "Each keyword needs a phrase and a priority (low, normal, high, urgent).":
+        "Cada palabra clave necesita una frase y una prioridad (low, normal, high, urgent).",
+    "Unresolved turns is a whole number from 1 to 20.":
+        "Las respuestas sin resolver son un número entero de 1 a 20.",
+    "Routing maps a tag or keyword to a queue name.":
+        "El enrutado asigna una etiqueta o palabra clave a una cola.",
     "This ticket has no conversation to reply in.":
         "Este ticket no tiene una conversación en la que responder.",
     "Unknown assignee.": "Persona asignada desconocida.",
