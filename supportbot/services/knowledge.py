@@ -286,3 +286,25 @@ def delete_entry(session: Session, actor: Actor | None, entry_id: object) -> Non
     session.delete(entry)
     session.flush()
     _mark_changed(session)
+
+
+def list_entries(session: Session, actor: Actor | None, *, text: str = "",
+                 status: str | None = None, locale: str | None = None, limit: int = 50,
+                 offset: int = 0) -> tuple[list[KnowledgeEntry], int]:
+    """Every article, drafts too, most recently changed first (admins only)."""
+    require_role(actor, Role.admin)
+    query = select(KnowledgeEntry)
+    if status:
+        query = query.where(KnowledgeEntry.status == EntryStatus(status).value)
+    if locale:
+        query = query.where(KnowledgeEntry.locale == locale)
+    needle = text.strip()
+    if needle:
+        literal = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{literal}%"
+        query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in (
+            col(KnowledgeEntry.title), col(KnowledgeEntry.problem),
+            col(KnowledgeEntry.solution)))))
+    total = session.exec(select(sa.func.count()).select_from(query.subquery())).one()
+    query = query.order_by(col(KnowledgeEntry.updated_at).desc(), col(KnowledgeEntry.id))
+    return list(session.exec(query.offset(max(0, offset)).limit(max(1, min(limit, 200))))), int(total)

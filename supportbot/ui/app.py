@@ -9,6 +9,7 @@ from supportbot.services.startup import warm_up
 from supportbot.ui.i18n import text_for
 from supportbot.ui.pages import (
     account,
+    admin_kb,
     admin_rules,
     auth,
     chat,
@@ -45,3 +46,5 @@ app.add_page(admin_rules.rules_view, route="/admin/rules", title="SupportBot · 
              on_load=admin_rules.RULES_ON_LOAD)
 app.add_page(admin_rules.deliveries_view, route="/admin/notifications",
              title="SupportBot · Notifications", on_load=admin_rules.DELIVERIES_ON_LOAD)
+app.add_page(admin_kb.kb_admin_view, route="/admin/kb", title="SupportBot · Knowledge base",
+             on_load=admin_kb.ON_LOAD)

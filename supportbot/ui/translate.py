@@ -30,6 +30,12 @@ _EXACT = {
     "Rating is 1 (helpful) or -1 (not helpful).":
         "La valoración es 1 (me ha ayudado) o -1 (no me ha ayudado).",
     "No such ticket.": "Este ticket no existe.",
+    "No such article.": "Este artículo no existe.",
+    "The article has errors.": "El artículo tiene errores.",
+    "A title is required.": "El título es obligatorio.",
+    "Write the problem or the solution (or both).":
+        "Escribe el problema o la solución (o ambos).",
+    "Status must be draft or published.": "El estado es borrador o publicado.",
     "The escalation rules have errors.": "Las reglas de escalado tienen errores.",
     "The threshold is a number from 0 to 1.": "El umbral es un número de 0 a 1.",
     "Each keyword needs a phrase and a priority (low, normal, high, urgent).":

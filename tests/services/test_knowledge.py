@@ -126,3 +126,23 @@ def test_delete_removes_the_article_and_audits_it(session):
     assert sorted(actions) == ["kb.create", "kb.delete"]
     with pytest.raises(NotFound):
         knowledge.get_entry(session, "not-a-uuid")
+
+
+def test_admins_list_drafts_and_published_with_filters(session):
+    knowledge.create_entry(session, SYSTEM, draft(title="Battery drains", status="draft"))
+    knowledge.create_entry(session, SYSTEM, draft(title="Batería se agota", locale="es"))
+    session.commit()
+    everything, total = knowledge.list_entries(session, SYSTEM)
+    assert total == 2 and {e.title for e in everything} == {"Battery drains", "Batería se agota"}
+    assert [e.title for e in knowledge.list_entries(session, SYSTEM, status="draft")[0]] == [
+        "Battery drains"]
+    assert knowledge.list_entries(session, SYSTEM, locale="es")[1] == 1
+    assert knowledge.list_entries(session, SYSTEM, text="agota")[1] == 1
+    assert knowledge.list_entries(session, SYSTEM, text="100%")[1] == 0
+
+
+def test_only_admins_list_every_article(session, make_user):
+    from supportbot.models import Role
+
+    with pytest.raises(PermissionDenied):
+        knowledge.list_entries(session, make_user("agent1", role=Role.agent))

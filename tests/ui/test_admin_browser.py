@@ -46,3 +46,47 @@ def test_an_admin_adds_a_keyword_and_the_bot_escalates_with_it(live_app, browser
     expect(admin.get_by_role("heading", name="Notification deliveries")).to_be_visible()
     admin.context.close()
     user.context.close()
+
+
+def test_an_admin_writes_publishes_and_deletes_an_article_the_bot_then_cites(live_app,
+                                                                             browser):
+    admin = browser.new_context().new_page()
+    log_in(admin, live_app, "admin", "/admin/kb")
+    expect(admin.locator(".kb-row").first).to_be_visible()
+    admin.get_by_role("button", name="New article").click()
+    admin.get_by_role("button", name="Save").click()  # empty: refused per field
+    expect(admin.locator(".field-error").first).to_have_text("A title is required.")
+    admin.fill("#kb-title", "Coffee machine shows error E42")
+    admin.fill("#kb-solution", "Empty the drip tray, then hold the descale button for 5 s.")
+    admin.fill("#kb-phrasings", "coffee machine error e42\nthe coffee maker says E42")
+    admin.fill("#kb-tags", "Kitchen, coffee")
+    admin.locator("#kb-status").select_option("published")
+    admin.get_by_role("button", name="Save").click()
+    expect(admin.get_by_text("Saved. The search index is being updated.")).to_be_visible()
+    expect(admin.locator("#kb-version")).to_have_text("Version 1")
+    admin.fill("#kb-title", "Coffee machine shows error E42 or E43")
+    admin.get_by_role("button", name="Save").click()
+    expect(admin.locator("#kb-version")).to_have_text("Version 2")
+    expect(admin.locator(".kb-history")).to_have_count(2)
+
+    user = browser.new_context().new_page()  # the index follows the edit by itself
+    user.goto(f"{live_app}/")
+    expect(user.get_by_text("Describe your problem")).to_be_visible()
+    for _ in range(20):
+        user.get_by_role("button", name="New conversation").click()
+        user.fill("#chat-input", "the coffee maker says E42")
+        user.get_by_role("button", name="Send").click()
+        answer = user.locator(".chat-message[data-sender='bot']").last
+        expect(answer).to_be_visible(timeout=30_000)
+        if "descale button" in answer.inner_text():
+            break
+        user.wait_for_timeout(1000)
+    expect(answer.get_by_role("link", name="Coffee machine shows error E42 or E43")).to_be_visible()
+
+    admin.get_by_role("button", name="Delete", exact=True).click()
+    admin.get_by_role("alertdialog").get_by_role("button", name="Delete", exact=True).click()
+    expect(admin.get_by_text("Article deleted.")).to_be_visible()
+    admin.get_by_role("button", name="Rebuild index").click()
+    expect(admin.locator("#kb-job")).to_contain_text("finished", timeout=60_000)
+    admin.context.close()
+    user.context.close()
