@@ -29,3 +29,8 @@ class Feedback(SQLModel, table=True):
     rating: int = Field(index=True)  # +1 helpful, -1 not helpful
     comment: str = Field(default="", sa_type=sa.Text)
     created_at: datetime = timestamp(index=True)
+    # Review by an admin: dismissed, or turned into this KB entry.
+    reviewed_at: datetime | None = timestamp(nullable=True, index=True)
+    knowledge_entry_id: uuid.UUID | None = Field(
+        default=None, foreign_key="knowledge_entries.id", ondelete="SET NULL"
+    )

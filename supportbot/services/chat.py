@@ -366,7 +366,8 @@ def send_message(session: Session, session_id: str, text: str, *, user: User | N
         bot = Message(conversation_id=conversation.id, sender_type=SenderType.bot.value,
                       text=f"{generated.text}\n\n{outro}", is_bot=True,
                       citations=generated.citations, confidence=result.confidence,
-                      meta={**meta, "decision": "answer", "rule": None, "generated": True})
+                      meta={**meta, "decision": "answer", "rule": None, "generated": True,
+                            "language": language})
         session.add(bot)
         session.commit()
         return Reply(conversation, user_message, bot, language, result=result, generated=True,
@@ -375,7 +376,7 @@ def send_message(session: Session, session_id: str, text: str, *, user: User | N
         bot = Message(conversation_id=conversation.id, sender_type=SenderType.bot.value,
                       text=compose(top.article, language), is_bot=True,
                       citations=[citation], confidence=result.confidence if result else None,
-                      meta={**meta, "decision": "answer", "rule": None})
+                      meta={**meta, "decision": "answer", "rule": None, "language": language})
         session.add(bot)
         session.commit()
         return Reply(conversation, user_message, bot, language, result=result,

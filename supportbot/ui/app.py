@@ -9,6 +9,7 @@ from supportbot.services.startup import warm_up
 from supportbot.ui.i18n import text_for
 from supportbot.ui.pages import (
     account,
+    admin_feedback,
     admin_kb,
     admin_rules,
     auth,
@@ -48,3 +49,5 @@ app.add_page(admin_rules.deliveries_view, route="/admin/notifications",
              title="SupportBot · Notifications", on_load=admin_rules.DELIVERIES_ON_LOAD)
 app.add_page(admin_kb.kb_admin_view, route="/admin/kb", title="SupportBot · Knowledge base",
              on_load=admin_kb.ON_LOAD)
+app.add_page(admin_feedback.feedback_view, route="/admin/feedback",
+             title="SupportBot · Feedback", on_load=admin_feedback.ON_LOAD)

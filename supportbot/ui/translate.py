@@ -31,6 +31,9 @@ _EXACT = {
         "La valoración es 1 (me ha ayudado) o -1 (no me ha ayudado).",
     "No such ticket.": "Este ticket no existe.",
     "No such article.": "Este artículo no existe.",
+    "No such feedback.": "Esta opinión no existe.",
+    "This feedback was already turned into an article.":
+        "Esta opinión ya se convirtió en un artículo.",
     "The article has errors.": "El artículo tiene errores.",
     "A title is required.": "El título es obligatorio.",
     "Write the problem or the solution (or both).":

@@ -90,3 +90,31 @@ def test_an_admin_writes_publishes_and_deletes_an_article_the_bot_then_cites(liv
     expect(admin.locator("#kb-job")).to_contain_text("finished", timeout=60_000)
     admin.context.close()
     user.context.close()
+
+
+def test_unhelpful_feedback_becomes_a_draft_article(live_app, browser):
+    user = browser.new_context().new_page()
+    user.goto(f"{live_app}/")
+    expect(user.get_by_text("Describe your problem")).to_be_visible()
+    user.get_by_role("button", name="New conversation").click()
+    user.fill("#chat-input", "I forgot my password and the reset page is blank")
+    user.get_by_role("button", name="Send").click()
+    answer = user.locator(".chat-message[data-sender='bot']").last
+    expect(answer).to_contain_text("Reset a forgotten password", timeout=30_000)
+    answer.get_by_role("button", name="Not helpful").click()
+    expect(answer.get_by_text("Thanks for your feedback.")).to_be_visible()
+
+    admin = browser.new_context().new_page()
+    log_in(admin, live_app, "admin", "/admin/feedback")
+    item = admin.locator(".feedback-item", has_text="the reset page is blank")
+    expect(item).to_be_visible()
+    item.get_by_role("button", name="Turn into KB article").click()
+    expect(admin).to_have_url(re.compile(r"/admin/kb/?\?edit="))
+    expect(admin.locator("#kb-title")).to_have_value(
+        "I forgot my password and the reset page is blank")
+    expect(admin.locator("#kb-status")).to_have_value("draft")
+    admin.goto(f"{live_app}/admin/feedback")
+    expect(admin.get_by_role("heading", name="Unhelpful answers to review")).to_be_visible()
+    expect(admin.locator(".feedback-item", has_text="reset page is blank")).to_have_count(0)
+    admin.context.close()
+    user.context.close()

@@ -65,6 +65,8 @@ def navbar() -> rx.Component:
             rx.cond((SessionState.role == "agent") | (SessionState.role == "admin"),
                     rx.link(t("nav.desk"), href="/desk")),
             rx.cond(SessionState.role == "admin", rx.link(t("nav.kbadmin"), href="/admin/kb")),
+            rx.cond(SessionState.role == "admin",
+                    rx.link(t("nav.feedback"), href="/admin/feedback")),
             rx.cond(SessionState.role == "admin", rx.link(t("nav.rules"), href="/admin/rules")),
             rx.cond(SessionState.role == "admin",
                     rx.link(t("nav.deliveries"), href="/admin/notifications")),

@@ -89,6 +89,10 @@ class KbAdminState(rx.State):
             await self._list()
         except (ServiceError, NotAuthenticated):
             self.rows, self.total = [], 0
+            return
+        wanted = self.router.url.query_parameters.get("edit", "")
+        if wanted:  # e.g. a draft just made from feedback
+            await self.edit(wanted)
 
     @rx.event
     async def search(self, form: dict[str, Any]) -> None:
