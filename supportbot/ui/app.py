@@ -12,6 +12,7 @@ from supportbot.ui.pages import (
     admin_feedback,
     admin_kb,
     admin_rules,
+    admin_users,
     auth,
     chat,
     desk,
@@ -51,3 +52,7 @@ app.add_page(admin_kb.kb_admin_view, route="/admin/kb", title="SupportBot · Kno
              on_load=admin_kb.ON_LOAD)
 app.add_page(admin_feedback.feedback_view, route="/admin/feedback",
              title="SupportBot · Feedback", on_load=admin_feedback.ON_LOAD)
+app.add_page(admin_users.users_view, route="/admin/users", title="SupportBot · Users",
+             on_load=admin_users.USERS_ON_LOAD)
+app.add_page(admin_users.audit_view, route="/admin/audit", title="SupportBot · Audit log",
+             on_load=admin_users.AUDIT_ON_LOAD)

@@ -13,7 +13,8 @@ pytestmark = [pytest.mark.app, pytest.mark.browser]
 def test_only_admins_open_the_admin_pages(live_app, browser):
     page = browser.new_context().new_page()
     log_in(page, live_app, "agent", "/desk")
-    for path in ("/admin/rules", "/admin/notifications"):
+    for path in ("/admin/rules", "/admin/notifications", "/admin/kb", "/admin/feedback",
+                 "/admin/users", "/admin/audit"):
         page.goto(f"{live_app}{path}")
         expect(page).to_have_url(re.compile(r"/\?error=permission_denied$"))
     page.context.close()
@@ -118,3 +119,25 @@ def test_unhelpful_feedback_becomes_a_draft_article(live_app, browser):
     expect(admin.locator(".feedback-item", has_text="reset page is blank")).to_have_count(0)
     admin.context.close()
     user.context.close()
+
+
+def test_an_admin_creates_promotes_and_deactivates_an_account(live_app, browser):
+    admin = browser.new_context().new_page()
+    log_in(admin, live_app, "admin", "/admin/users")
+    admin.fill("#new-username", "carla")
+    admin.fill("#new-email", "carla@example.com")
+    admin.fill("#new-password", "short")
+    admin.get_by_role("button", name="Create account").click()
+    expect(admin.locator(".field-error")).to_contain_text("at least")
+    expect(admin.locator("#new-username")).to_have_value("carla")  # nothing typed is lost
+    admin.fill("#new-password", "a long enough passphrase 9")
+    admin.get_by_role("button", name="Create account").click()
+    expect(admin.get_by_text("Account created.")).to_be_visible()
+    row = admin.locator(".user-row[data-username='carla']")
+    row.get_by_role("combobox").select_option("agent")
+    expect(row.get_by_role("combobox")).to_have_value("agent")
+    row.get_by_role("button", name="Deactivate").click()
+    expect(row).to_contain_text("Deactivated")
+    admin.goto(f"{live_app}/admin/audit")
+    expect(admin.locator(".audit-row", has_text="user.role").first).to_be_visible()
+    admin.context.close()
