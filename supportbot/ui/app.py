@@ -11,6 +11,7 @@ from supportbot.ui.pages import (
     account,
     admin_feedback,
     admin_kb,
+    admin_metrics,
     admin_rules,
     admin_users,
     auth,
@@ -56,3 +57,5 @@ app.add_page(admin_users.users_view, route="/admin/users", title="SupportBot · 
              on_load=admin_users.USERS_ON_LOAD)
 app.add_page(admin_users.audit_view, route="/admin/audit", title="SupportBot · Audit log",
              on_load=admin_users.AUDIT_ON_LOAD)
+app.add_page(admin_metrics.metrics_view, route="/admin/metrics", title="SupportBot · Metrics",
+             on_load=admin_metrics.ON_LOAD)

@@ -14,7 +14,7 @@ def test_only_admins_open_the_admin_pages(live_app, browser):
     page = browser.new_context().new_page()
     log_in(page, live_app, "agent", "/desk")
     for path in ("/admin/rules", "/admin/notifications", "/admin/kb", "/admin/feedback",
-                 "/admin/users", "/admin/audit"):
+                 "/admin/users", "/admin/audit", "/admin/metrics"):
         page.goto(f"{live_app}{path}")
         expect(page).to_have_url(re.compile(r"/\?error=permission_denied$"))
     page.context.close()
@@ -140,4 +140,27 @@ def test_an_admin_creates_promotes_and_deactivates_an_account(live_app, browser)
     expect(row).to_contain_text("Deactivated")
     admin.goto(f"{live_app}/admin/audit")
     expect(admin.locator(".audit-row", has_text="user.role").first).to_be_visible()
+    admin.context.close()
+
+
+def test_the_metrics_page_shows_the_periods_figures_and_charts(live_app, browser):
+    user = browser.new_context().new_page()
+    user.goto(f"{live_app}/")
+    expect(user.get_by_text("Describe your problem")).to_be_visible()
+    user.get_by_role("button", name="New conversation").click()
+    user.fill("#chat-input", "I forgot my password")
+    user.get_by_role("button", name="Send").click()
+    expect(user.locator(".chat-message[data-sender='bot']").last).to_contain_text(
+        "Reset a forgotten password", timeout=30_000)
+    user.get_by_role("button", name="Talk to a person").click()
+    expect(user.locator("#chat-ticket")).to_have_text(re.compile(r"^SB-"), timeout=30_000)
+    user.context.close()
+    admin = browser.new_context().new_page()
+    log_in(admin, live_app, "admin", "/admin/metrics")
+    expect(admin.locator("#metric-conversations")).to_have_text(re.compile(r"^[1-9]\d*$"))
+    expect(admin.locator("#metric-escalation_rate")).to_have_text(re.compile(r"%$"))
+    expect(admin.locator("#metric-latency")).to_contain_text("ms")
+    expect(admin.locator(".recharts-bar-rectangle").first).to_be_visible()
+    admin.get_by_label("Period").select_option("30")
+    expect(admin.locator("#metric-conversations")).to_have_text(re.compile(r"^[1-9]\d*$"))
     admin.context.close()

@@ -70,6 +70,7 @@ def navbar() -> rx.Component:
             rx.cond(SessionState.role == "admin", rx.link(t("nav.rules"), href="/admin/rules")),
             rx.cond(SessionState.role == "admin",
                     rx.link(t("nav.deliveries"), href="/admin/notifications")),
+            rx.cond(SessionState.role == "admin", rx.link(t("nav.metrics"), href="/admin/metrics")),
             rx.cond(SessionState.role == "admin", rx.link(t("nav.users"), href="/admin/users")),
             rx.cond(SessionState.role == "admin", rx.link(t("nav.audit"), href="/admin/audit")),
             rx.spacer(),
