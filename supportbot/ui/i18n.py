@@ -206,6 +206,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "desk.col_priority": ("Priority", "Prioridad"),
     "desk.col_status": ("Status", "Estado"),
     "desk.col_queue": ("Queue", "Cola"),
+    "desk.tag": ("Tag", "Etiqueta"),
     "desk.col_reason": ("Reason", "Motivo"),
     "desk.col_assignee": ("Assignee", "Asignado a"),
     "desk.col_created": ("Created", "Creado"),

@@ -41,6 +41,14 @@ def test_an_agent_works_a_ticket_and_the_user_sees_the_reply_live(live_app, brow
 
     agent = agent_context.new_page()
     log_in(agent, live_app, "agent", "/desk")
+    agent.get_by_label("Tag").fill("nope-no-such-tag")
+    agent.get_by_role("button", name="Search").click()
+    expect(agent.locator(".desk-row", has_text=reference)).to_have_count(0)
+    agent.get_by_label("Tag").fill("es")  # wrong language tag: the message was English
+    agent.get_by_role("button", name="Search").click()
+    expect(agent.locator(".desk-row", has_text=reference)).to_have_count(0)
+    agent.get_by_label("Tag").fill("en")
+    agent.get_by_role("button", name="Search").click()
     row = agent.locator(".desk-row", has_text=reference)
     expect(row).to_contain_text("urgent")
     expect(row).to_contain_text("keyword")

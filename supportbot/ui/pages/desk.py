@@ -99,6 +99,8 @@ class DeskState(_AgentState):
     priority: str = "all"
     assignee: str = "all"
     text: str = ""
+    queue: str = ""
+    tag: str = ""
     page: int = 0
     rows: list[dict[str, str]] = []
     total: int = 0
@@ -110,6 +112,7 @@ class DeskState(_AgentState):
         return {"status": None if self.status == "all" else self.status,
                 "priority": None if self.priority == "all" else self.priority,
                 "assignee": None if self.assignee == "all" else self.assignee,
+                "queue": self.queue or None, "tag": self.tag or None,
                 "text": self.text, "limit": PAGE_SIZE, "offset": self.page * PAGE_SIZE}
 
     async def _refresh(self) -> None:
@@ -137,6 +140,8 @@ class DeskState(_AgentState):
         self.priority = form.get("priority") or "all"
         self.assignee = form.get("assignee") or "all"
         self.text = str(form.get("text") or "")[:200]
+        self.queue = str(form.get("queue") or "").strip()[:64]
+        self.tag = str(form.get("tag") or "").strip()[:40]
         self.page = 0
         try:
             await self._refresh()
@@ -302,6 +307,10 @@ def desk_view() -> rx.Component:
                     "desk.assignee"),
             rx.form(rx.hstack(
                 rx.input(name="text", placeholder=t("desk.search"), default_value=DeskState.text),
+                rx.input(name="queue", placeholder=t("desk.col_queue"), width="8rem",
+                         default_value=DeskState.queue, aria_label=t("desk.col_queue")),
+                rx.input(name="tag", placeholder=t("desk.tag"), width="8rem",
+                         default_value=DeskState.tag, aria_label=t("desk.tag")),
                 rx.input(type="hidden", name="status", value=DeskState.status),
                 rx.input(type="hidden", name="priority", value=DeskState.priority),
                 rx.input(type="hidden", name="assignee", value=DeskState.assignee),
