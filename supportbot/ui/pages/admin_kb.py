@@ -16,7 +16,7 @@ import reflex as rx
 from supportbot.db import session_scope
 from supportbot.errors import NotAuthenticated, ServiceError
 from supportbot.jobs.queue import enqueue, job_status
-from supportbot.models import EntryStatus, Role
+from supportbot.models import Role
 from supportbot.services import knowledge
 from supportbot.services.permissions import require_role
 from supportbot.ui.components.layout import notice, page_frame
