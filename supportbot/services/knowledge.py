@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from supportbot.ai.records import MAX_ARTICLE_CHARS, SUPPORTED_LANGUAGES, ArticleRecord
 from supportbot.errors import Conflict, InvalidInput
@@ -25,7 +25,7 @@ from supportbot.models import (
     utcnow,
 )
 from supportbot.services import audit
-from supportbot.services.lookup import get_or_404
+from supportbot.services.lookup import contains_text, get_or_404
 from supportbot.services.permissions import Actor, require_role
 
 MAX_TITLE_CHARS = 200
@@ -108,13 +108,10 @@ def list_published(
     query = select(KnowledgeEntry).where(KnowledgeEntry.status == EntryStatus.published.value)
     if locale:
         query = query.where(KnowledgeEntry.locale == locale)
-    needle = text.strip()
-    if needle:
-        literal = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{literal}%"
-        query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in (
-            col(KnowledgeEntry.title), col(KnowledgeEntry.problem),
-            col(KnowledgeEntry.solution)))))
+    matches = contains_text(text, col(KnowledgeEntry.title), col(KnowledgeEntry.problem),
+                            col(KnowledgeEntry.solution))
+    if matches is not None:
+        query = query.where(matches)
     query = query.order_by(col(KnowledgeEntry.title))
     if not tag:
         return list(session.exec(query.offset(offset).limit(limit)))
@@ -298,13 +295,10 @@ def list_entries(session: Session, actor: Actor | None, *, text: str = "",
         query = query.where(KnowledgeEntry.status == EntryStatus(status).value)
     if locale:
         query = query.where(KnowledgeEntry.locale == locale)
-    needle = text.strip()
-    if needle:
-        literal = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{literal}%"
-        query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in (
-            col(KnowledgeEntry.title), col(KnowledgeEntry.problem),
-            col(KnowledgeEntry.solution)))))
+    matches = contains_text(text, col(KnowledgeEntry.title), col(KnowledgeEntry.problem),
+                            col(KnowledgeEntry.solution))
+    if matches is not None:
+        query = query.where(matches)
     total = session.exec(select(sa.func.count()).select_from(query.subquery())).one()
     query = query.order_by(col(KnowledgeEntry.updated_at).desc(), col(KnowledgeEntry.id))
     return list(session.exec(query.offset(max(0, offset)).limit(max(1, min(limit, 200))))), int(total)

@@ -1,11 +1,13 @@
-"""Fetching a row by the id a caller gave: any malformed id is simply "not found"."""
+"""Finding rows: by the id a caller gave (a malformed id is simply "not found"), and by
+a piece of text typed into a search box."""
 
 from __future__ import annotations
 
 import uuid
 from typing import TypeVar
 
-from sqlmodel import Session, SQLModel
+import sqlalchemy as sa
+from sqlmodel import Session, SQLModel, or_
 
 from supportbot.errors import NotFound
 
@@ -22,3 +24,13 @@ def get_or_404(session: Session, model: type[Row], key: object, message: str) ->
     if row is None:
         raise NotFound(message)
     return row
+
+
+def contains_text(needle: str, *columns: sa.ColumnElement) -> sa.ColumnElement[bool] | None:
+    """A case-insensitive "any column contains `needle`" clause, with LIKE's wildcards in
+    the needle taken literally; None for a blank needle (no filter)."""
+    needle = needle.strip()
+    if not needle:
+        return None
+    literal = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(*(column.ilike(f"%{literal}%", escape="\\") for column in columns))

@@ -11,7 +11,7 @@ import secrets
 import uuid
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from supportbot.ai.text import fold
 from supportbot.errors import InvalidInput, NotFound
@@ -28,8 +28,8 @@ from supportbot.models import (
     utcnow,
 )
 from supportbot.services import audit, notifications
-from supportbot.services.lookup import get_or_404
-from supportbot.services.escalation import Escalation, Rules, route
+from supportbot.services.lookup import contains_text, get_or_404
+from supportbot.services.escalation import PRIORITY_RANK, Escalation, Rules, route
 from supportbot.services.permissions import Actor, require_role, role_at_least
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
@@ -99,8 +99,6 @@ def escalate(session: Session, conversation: Conversation, escalation: Escalatio
     conversation.updated_at = utcnow()
     session.add(conversation)
     if existing is not None:
-        from supportbot.services.escalation import PRIORITY_RANK
-
         if PRIORITY_RANK[escalation.priority] > PRIORITY_RANK[existing.priority]:
             existing.priority = escalation.priority
             existing.updated_at = utcnow()
@@ -230,12 +228,10 @@ def list_tickets(session: Session, actor: Actor, *, status: str | None = None,
             query = query.where(Ticket.assignee_id == uuid.UUID(assignee))
         except ValueError:
             raise InvalidInput("Unknown assignee.", fields={"assignee": "Unknown assignee."}) from None
-    needle = text.strip()
-    if needle:
-        literal = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{literal}%"
-        query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in (
-            col(Ticket.title), col(Ticket.reference), col(Ticket.handoff_note)))))
+    matches = contains_text(text, col(Ticket.title), col(Ticket.reference),
+                            col(Ticket.handoff_note))
+    if matches is not None:
+        query = query.where(matches)
     query = query.order_by(col(Ticket.created_at).desc(), col(Ticket.id))
     limit = max(1, min(limit, PAGE_LIMIT))
     if tag:  # tags are a JSON list: filter portably in Python

@@ -18,7 +18,7 @@ from supportbot.db import session_scope
 from supportbot.errors import NotAuthenticated, SessionExpired
 from supportbot.models import Role, User
 from supportbot.services import auth_tokens
-from supportbot.services.permissions import role_at_least
+from supportbot.services.permissions import require_role, role_at_least
 from supportbot.ui.i18n import LANGUAGES, browser_language
 
 
@@ -116,3 +116,13 @@ class SessionState(rx.State):
     @rx.event
     def require_admin(self):  # noqa: ANN201
         return self._require(Role.admin)
+
+
+async def acting_user(state: rx.State, minimum: Role = Role.user) -> User:
+    """The user behind the event `state` is handling, holding at least `minimum`; raises
+    NotAuthenticated or PermissionDenied (every page handler that changes data calls it)."""
+    user = (await state.get_state(SessionState)).current_user()
+    if user is None:
+        raise NotAuthenticated("Please log in.")
+    require_role(user, minimum)
+    return user

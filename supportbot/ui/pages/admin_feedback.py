@@ -6,10 +6,11 @@ import reflex as rx
 
 from supportbot.db import session_scope
 from supportbot.errors import NotAuthenticated, ServiceError
+from supportbot.models import Role
 from supportbot.services import feedback_review
 from supportbot.ui.components.layout import notice, page_frame
 from supportbot.ui.i18n import t
-from supportbot.ui.state import SessionState
+from supportbot.ui.state import SessionState, acting_user
 from supportbot.ui.translate import service_message
 
 
@@ -18,10 +19,7 @@ class FeedbackState(rx.State):
     error: str = ""
 
     async def _admin(self):  # noqa: ANN202
-        user = (await self.get_state(SessionState)).current_user()
-        if user is None:
-            raise NotAuthenticated("Please log in.")
-        return user
+        return await acting_user(self, Role.admin)
 
     async def _list(self) -> None:
         admin = await self._admin()

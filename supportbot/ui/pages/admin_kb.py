@@ -18,10 +18,9 @@ from supportbot.errors import NotAuthenticated, ServiceError
 from supportbot.jobs.queue import enqueue, job_status
 from supportbot.models import Role
 from supportbot.services import knowledge
-from supportbot.services.permissions import require_role
 from supportbot.ui.components.layout import notice, page_frame
 from supportbot.ui.i18n import t
-from supportbot.ui.state import SessionState
+from supportbot.ui.state import SessionState, acting_user
 from supportbot.ui.translate import service_message
 
 FIELDS = ("title", "problem", "solution", "tags", "locale", "phrasings", "status")
@@ -62,11 +61,7 @@ class KbAdminState(rx.State):
     job_result: str = ""
 
     async def _admin(self):  # noqa: ANN202
-        user = (await self.get_state(SessionState)).current_user()
-        if user is None:
-            raise NotAuthenticated("Please log in.")
-        require_role(user, Role.admin)
-        return user
+        return await acting_user(self, Role.admin)
 
     async def _lang(self) -> str:
         return (await self.get_state(SessionState)).lang

@@ -13,10 +13,9 @@ from supportbot.db import session_scope
 from supportbot.errors import NotAuthenticated, ServiceError
 from supportbot.models import Role
 from supportbot.services import escalation, notifications
-from supportbot.services.permissions import require_role
 from supportbot.ui.components.layout import notice, page_frame
 from supportbot.ui.i18n import t
-from supportbot.ui.state import SessionState
+from supportbot.ui.state import SessionState, acting_user
 from supportbot.ui.translate import service_message
 
 
@@ -66,11 +65,7 @@ class RulesState(rx.State):
     saved: bool = False
 
     async def _admin(self):  # noqa: ANN202
-        user = (await self.get_state(SessionState)).current_user()
-        if user is None:
-            raise NotAuthenticated("Please log in.")
-        require_role(user, Role.admin)
-        return user
+        return await acting_user(self, Role.admin)
 
     @rx.event
     async def load(self) -> None:

@@ -13,7 +13,7 @@ from supportbot.models import Role
 from supportbot.services import accounts, audit
 from supportbot.ui.components.layout import notice, page_frame
 from supportbot.ui.i18n import t
-from supportbot.ui.state import SessionState
+from supportbot.ui.state import SessionState, acting_user
 from supportbot.ui.translate import service_message
 
 
@@ -21,10 +21,7 @@ class _AdminState(rx.State):
     error: str = ""
 
     async def _admin(self):  # noqa: ANN202
-        user = (await self.get_state(SessionState)).current_user()
-        if user is None:
-            raise NotAuthenticated("Please log in.")
-        return user
+        return await acting_user(self, Role.admin)
 
     async def _fail(self, error: ServiceError) -> None:
         self.error = service_message(error.message, (await self.get_state(SessionState)).lang)

@@ -17,10 +17,9 @@ from supportbot.db import session_scope
 from supportbot.errors import NotAuthenticated, ServiceError
 from supportbot.models import Message, Role, Ticket, TicketPriority, TicketStatus, User
 from supportbot.services import tickets
-from supportbot.services.permissions import require_role
 from supportbot.ui.components.layout import notice, page_frame
 from supportbot.ui.i18n import t
-from supportbot.ui.state import SessionState
+from supportbot.ui.state import SessionState, acting_user
 from supportbot.ui.translate import service_message
 
 PAGE_SIZE = 25
@@ -83,12 +82,7 @@ class _AgentState(rx.State):
                 self._watching = False
 
     async def _actor(self) -> User:
-        """The request's user, who must be an agent or admin (PermissionDenied)."""
-        user = (await self.get_state(SessionState)).current_user()
-        if user is None:
-            raise NotAuthenticated("Please log in.")
-        require_role(user, Role.agent)
-        return user
+        return await acting_user(self, Role.agent)
 
     async def _fail(self, error: ServiceError) -> None:
         self.error = service_message(error.message, (await self.get_state(SessionState)).lang)
