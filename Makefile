@@ -23,11 +23,14 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run test test-fast prod-build clean
+.PHONY: help install run prod test test-fast screenshots audit clean
 
 help:
 	@echo "make run    start SupportBot with embedded defaults (SQLite, in-process jobs)"
 	@echo "make test   run the whole test suite (SQLite; PostgreSQL/Redis if TEST_* are set)"
+	@echo "make prod   production processes on the local PostgreSQL and Redis (docs/operational-runbook.md)"
+	@echo "make screenshots  retake docs/screenshots/ (README's pictures)"
+	@echo "make audit  known vulnerabilities in requirements.txt (pip-audit; needs its database online)"
 	@echo "make clean  remove installed tools and builds (keeps ./data)"
 
 $(VENV)/.installed: requirements.txt pyproject.toml Makefile
@@ -66,12 +69,60 @@ run: install
 	@echo "==> Building and starting SupportBot: http://localhost:$(PORT)/  (Ctrl-C stops it)"
 	reflex run --env prod --single-port --frontend-port $(PORT)
 
+# The production processes without Docker (docker/Procfile, run by honcho): the app with
+# APP_WORKERS workers (state in Redis), an RQ worker and the scheduler, on PostgreSQL and
+# Redis (DATABASE_URL / REDIS_URL, default: this machine's). The database is created if
+# missing and migrated; DEMO=1 loads the demo data. SECRET_KEY, if not set, is made once
+# and kept in data/prod-secret-key.
+APP_WORKERS ?= 4
+prod: export APP_ENV := production
+prod: export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/supportbot
+prod: export REDIS_URL ?= redis://127.0.0.1:6379/0
+prod: export GRANIAN_WORKERS := $(APP_WORKERS)
+prod: export SUPPORTBOT_PORT := $(PORT)
+prod: export PUBLIC_URL ?= http://localhost:$(PORT)
+prod: export PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/data/metrics
+# As in docker-compose.yml: loaded once before the workers fork, shared by them.
+prod: export GENERATOR_PRELOAD ?= true
+prod: install
+	@mkdir -p data && [ -s data/prod-secret-key ] || ( umask 077; \
+	  $(PY) -c 'import secrets; print(secrets.token_urlsafe(48))' > data/prod-secret-key )
+	@# Counters of earlier runs would be added to this one's.
+	rm -rf "$$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$$PROMETHEUS_MULTIPROC_DIR"
+	export SECRET_KEY="$${SECRET_KEY:-$$(cat data/prod-secret-key)}"; \
+	$(PY) -m supportbot migrate --create-database; \
+	if [ "$${DEMO:-0}" = 1 ]; then $(PY) -m supportbot demo-data; fi; \
+	$(PY) -m supportbot reindex --if-changed; \
+	echo "==> SupportBot (production): http://localhost:$(PORT)/ with $(APP_WORKERS) app workers, an RQ worker and the scheduler (Ctrl-C stops them)"; \
+	exec $(VENV)/bin/honcho --procfile docker/Procfile --app-root . start
+
 test: install /usr/bin/chromium /usr/bin/docker-compose
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Everything but the tests that start the app or a browser.
 test-fast: install
 	$(PY) -m pytest -m "not app and not browser" $(PYTEST_ARGS)
+
+# docs/screenshots/*.png from a throw-away app with the demo data (scripts/screenshots.py).
+screenshots: install /usr/bin/chromium
+	$(PY) scripts/screenshots.py
+
+# Known vulnerabilities of the pinned dependencies (docs/security.md, "Supply chain").
+# pip-audit lives in its own virtualenv (it is not a dependency of the app). It reads its
+# database online: PyPI's JSON API (default) or AUDIT_SERVICE=osv. --strict: a package it
+# could not look up fails the run, so an unreachable database is never a green audit.
+PIP_AUDIT_VERSION := 2.10.1
+AUDIT_VENV ?= $(TOOLS)/pip-audit
+AUDIT_SERVICE ?= pypi
+
+$(AUDIT_VENV)/bin/pip-audit:
+	@echo "==> Installing pip-audit $(PIP_AUDIT_VERSION) into $(AUDIT_VENV)/"
+	$(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/pip install --quiet pip-audit==$(PIP_AUDIT_VERSION)
+
+audit: $(AUDIT_VENV)/bin/pip-audit
+	$(AUDIT_VENV)/bin/pip-audit -r requirements.txt --no-deps --disable-pip --strict \
+	    --progress-spinner off --vulnerability-service $(AUDIT_SERVICE)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .web .pytest_cache

@@ -15,6 +15,9 @@ config = rx.Config(
     app_name="supportbot",
     app_module_import="supportbot.ui.app",
     db_url=settings.effective_database_url,
+    # REDIS_URL also holds the pages' state, so several backend workers (and hosts)
+    # serve the same sessions; without it one worker keeps state on disk.
+    redis_url=settings.redis_url or None,
     telemetry_enabled=False,
     show_built_with_reflex=False,
     plugins=[

@@ -24,11 +24,17 @@ app = typer.Typer(
 
 
 @app.command()
-def migrate() -> None:
+def migrate(
+    create_database: Annotated[bool, typer.Option(
+        "--create-database", help="Create the PostgreSQL database first if it is missing "
+                                  "(the user needs the CREATEDB right).")] = False,
+) -> None:
     """Apply database migrations (alembic upgrade head)."""
     from supportbot import schema
 
     url = get_settings().effective_database_url
+    if create_database and schema.create_database(url):
+        typer.echo(f"Created the database {url.rsplit('/', 1)[-1]}.")
     schema.upgrade(url)
     typer.echo(f"Database at revision {schema.head_revision()}.")
 
@@ -177,6 +183,14 @@ def _embedder():  # noqa: ANN202
     return get_embedder(get_settings().embedding_model_name)
 
 
+def _live_embedder():  # noqa: ANN202
+    """The model the chat searches with (a fine-tuned version when one is active)."""
+    from supportbot.ai.embeddings import get_embedder
+    from supportbot.services.retrieval import embedding_model_name
+
+    return get_embedder(embedding_model_name())
+
+
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help="What a user would type.")],
@@ -191,7 +205,7 @@ def search(
     from supportbot.ai.store import LiveIndex
 
     settings = get_settings()
-    embedder = _embedder()
+    embedder = _live_embedder()
     index = LiveIndex(settings.effective_index_path, model_name=embedder.name,
                       dimension=embedder.dimension).get()
     result = run_search(index, embedder, query, k=k)
@@ -281,6 +295,9 @@ def evaluate(
     threshold: Annotated[float | None, typer.Option(
         min=0.0, max=1.0, help="Confidence threshold (default: CONFIDENCE_THRESHOLD).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    model: Annotated[str | None, typer.Option(
+        help="Embedding model name or folder, e.g. one made by `supportbot finetune "
+             "--output` (default: EMBEDDING_MODEL_NAME).")] = None,
 ) -> None:
     """Measure retrieval and answer/escalate decisions on a KB and a queries file.
 
@@ -288,10 +305,12 @@ def evaluate(
     """
     import json
 
+    from supportbot.ai.embeddings import get_embedder
     from supportbot.ai.evaluation import evaluate_files
 
     chosen = get_settings().confidence_threshold if threshold is None else threshold
-    figures = evaluate_files(kb, queries, _embedder(), chosen, split)
+    embedder = get_embedder(model) if model else _embedder()
+    figures = evaluate_files(kb, queries, embedder, chosen, split)
     if as_json:
         typer.echo(json.dumps(figures))
         return
@@ -308,6 +327,131 @@ def _print_table(figures: dict) -> None:
             value = values[key]
             cells.append(f"{'-' if value is None else value:>12}")
         typer.echo(f"{key:<20}" + "".join(cells))
+
+
+@app.command()
+def finetune(
+    epochs: Annotated[int, typer.Option(min=1, max=20, help="Passes over the pairs.")] = 3,
+    background: Annotated[bool, typer.Option(help="Queue it as a job instead of waiting.")] = False,
+    kb: Annotated[Path | None, typer.Option(
+        help="Evaluation mode: train on this KB file's phrasings instead of the app's KB "
+             "(nothing is activated; the model goes to --output).")] = None,
+    queries: Annotated[Path | None, typer.Option(
+        help="Evaluation mode: compare base and fine-tuned models on these queries.")] = None,
+    split: Annotated[str | None, typer.Option(help="Only queries of this split.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        help="Evaluation mode: where to save the fine-tuned model.")] = None,
+) -> None:
+    """Fine-tune the embedding model on the KB's phrasings and validated feedback.
+
+    The new version is evaluated on held-out phrasings against the model in use and
+    activated (and the index rebuilt) only if it is better; otherwise the old one stays
+    and the reason is printed. See `supportbot models` for versions and rollback.
+    """
+    if kb is not None or queries is not None:
+        _finetune_files(kb, queries, split, output, epochs)
+        return
+    from supportbot.jobs import queue
+    from supportbot.jobs.finetune import schedule_finetune
+
+    if background:
+        job_id = schedule_finetune(epochs=epochs)
+        if not queue.uses_redis():
+            queue.wait_in_process_jobs()
+        typer.echo(f"Fine-tuning job {job_id} queued.")
+        return
+    stages: dict[str, int] = {}
+
+    def show(stage: str, done: float) -> None:
+        percent = int(done * 100)
+        if percent // 10 != stages.get(stage, -1) // 10:
+            stages[stage] = percent
+            typer.echo(f"  {stage}: {percent}%")
+
+    from supportbot.services.finetune import run_finetune
+
+    outcome = run_finetune(epochs=epochs, progress=show)
+    _print_finetune(outcome)
+
+
+def _print_finetune(outcome: dict[str, object]) -> None:
+    typer.echo(f"Version {outcome['version']}: {outcome['reason']}.")
+    for label, key in (("in use", "dev_current"), ("new", "dev_candidate")):
+        figures = outcome[key]
+        typer.echo(f"  {label:7} R@1 {figures['recall_at_1']}  MRR {figures['mrr']}  "
+                   f"({figures['n_answerable']} held-out questions)")
+    if outcome.get("index"):
+        typer.echo(f"  index rebuilt: {outcome['index'].get('version')}")
+
+
+def _finetune_files(kb: Path | None, queries: Path | None, split: str | None,
+                    output: Path | None, epochs: int) -> None:
+    import json
+
+    from supportbot.ai import finetune as tuning
+    from supportbot.ai.embeddings import Embedder, resolve_model_path
+    from supportbot.ai.evaluation import read_pair, report, run_queries
+    from supportbot.ai.index import build_index
+
+    if kb is None or queries is None or output is None:
+        raise typer.BadParameter("evaluation mode needs --kb, --queries and --output")
+    settings = get_settings()
+    articles, wanted = read_pair(kb, queries, split)
+    figures = tuning.train(resolve_model_path(settings.embedding_model_name), articles,
+                           tuning.pairs_from(articles), output, epochs=epochs)
+    rows = {}
+    for label, embedder in (("base", _embedder()), ("fine-tuned", Embedder(str(output)))):
+        index = build_index(articles, embedder)
+        rows[label] = report(run_queries(index, embedder, wanted), settings.confidence_threshold)
+    typer.echo(json.dumps({"training": figures, "output": str(output),
+                           **{label: {key: value for key, value in row.items() if key != "by_lang"}
+                              for label, row in rows.items()}}, indent=1))
+
+
+models_app = typer.Typer(help="Embedding model versions made by `supportbot finetune`.",
+                         no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Every kept version with its dev figures; * marks the one in use."""
+    from supportbot.services.finetune import describe
+
+    for row in describe():
+        mark = "*" if row["active"] else " "
+        candidate = row.get("dev_candidate") or {}
+        figures = (f"dev R@1 {candidate.get('recall_at_1')} MRR {candidate.get('mrr')}"
+                   if candidate else str(row.get("model_name")))
+        typer.echo(f"{mark} {row['version']:28} {figures}  {row.get('reason', '')}")
+
+
+@models_app.command("activate")
+def models_activate(
+    version: Annotated[str, typer.Argument(help="A version from `models list`, or base.")],
+) -> None:
+    """Use this version from now on (the index is rebuilt for it)."""
+    from supportbot.db import session_scope
+    from supportbot.jobs.queue import wait_in_process_jobs
+    from supportbot.services.finetune import activate
+
+    with session_scope() as session:
+        line = activate(session, None, version)
+    wait_in_process_jobs()
+    typer.echo(f"Active model: {line['version']} (was {line['previous']}).")
+
+
+@models_app.command("rollback")
+def models_rollback() -> None:
+    """Return to the version in use before the current one (the index is rebuilt)."""
+    from supportbot.db import session_scope
+    from supportbot.jobs.queue import wait_in_process_jobs
+    from supportbot.services.finetune import rollback
+
+    with session_scope() as session:
+        line = rollback(session, None)
+    wait_in_process_jobs()
+    typer.echo(f"Active model: {line['version']} (was {line['previous']}).")
 
 
 @app.command()
@@ -366,6 +510,16 @@ def bench(
     sizes: Annotated[str, typer.Option(help="Comma-separated KB sizes.")] = "1000,10000",
     queries: Annotated[int, typer.Option(min=10, help="Queries timed per size.")] = 200,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+    ann: Annotated[bool, typer.Option(
+        "--ann", help="Instead: exact vs HNSW search time and recall by passages "
+                      "(--sizes are then passage counts, e.g. 10000,25000,50000,100000).")
+    ] = False,
+    embedding: Annotated[str, typer.Option(
+        "--embedding", help="Instead: these embedding backends (e.g. torch,onnx,onnx-int8), "
+                            "each in a fresh process: 1,500 bench passages, single-text "
+                            "latency, memory, cosine to torch.")] = "",
+    threads: Annotated[int, typer.Option(min=1, max=8, help="With --embedding: the "
+                                         "backend's intra-op threads.")] = 1,
 ) -> None:
     """Reindex time, query latency (hybrid vs plain dense) and memory on synthetic KBs.
 
@@ -376,13 +530,22 @@ def bench(
     import subprocess
     import sys
 
-    from supportbot.ai.bench import BenchRow, run
+    from supportbot.ai.bench import AnnRow, BenchRow, EmbeddingRow, ann_crossover, run
     from supportbot.ai.records import read_articles
     from supportbot.services.demo import DEMO_KB
 
     wanted = [int(size) for size in sizes.split(",") if size.strip()]
-    rows: list[BenchRow] = []
-    if len(wanted) == 1:
+    rows: list[BenchRow] | list[AnnRow] | list[EmbeddingRow] = []
+    if embedding:
+        from supportbot.ai.bench import embedding_speed
+        from supportbot.services.retrieval import embedding_model_name
+
+        backends = tuple(name.strip() for name in embedding.split(",") if name.strip())
+        rows = embedding_speed(read_articles(DEMO_KB), embedding_model_name(), backends,
+                               queries=queries, threads=threads)
+    elif ann:
+        rows = ann_crossover(_embedder(), read_articles(DEMO_KB), tuple(wanted), queries)
+    elif len(wanted) == 1:
         rows.append(run(read_articles(DEMO_KB), _embedder(), wanted[0], queries))
     else:
         for size in wanted:
@@ -394,10 +557,13 @@ def bench(
         for row in rows:
             typer.echo(json.dumps(dataclasses.asdict(row)))
         return
-    names = [field.name for field in dataclasses.fields(BenchRow)]
-    typer.echo("".join(f"{name:>16}" for name in names))
+    kind = EmbeddingRow if embedding else AnnRow if ann else BenchRow
+    names = [field.name for field in dataclasses.fields(kind)]
+    widths = [max(16, len(name) + 2) for name in names]
+    typer.echo("".join(f"{name:>{width}}" for name, width in zip(names, widths, strict=True)))
     for row in rows:
-        typer.echo("".join(f"{getattr(row, name):>16}" for name in names))
+        typer.echo("".join(f"{getattr(row, name):>{width}}"
+                           for name, width in zip(names, widths, strict=True)))
 
 
 @app.command("generator-bench")
@@ -412,11 +578,11 @@ def generator_bench(
     import json
 
     from supportbot.ai.genbench import run
-    from supportbot.ai.generator import get_generator
     from supportbot.ai.records import read_articles
+    from supportbot.services.chat import configured_generator
     from supportbot.services.demo import DEMO_KB
 
-    generator = get_generator(get_settings().generator_model_name)
+    generator = configured_generator()
     if generator is None:
         raise typer.BadParameter("GENERATOR_MODEL_NAME=none: nothing to measure")
     row = run(read_articles(DEMO_KB), _embedder(), generator, questions)
@@ -425,6 +591,177 @@ def generator_bench(
         return
     for name, value in dataclasses.asdict(row).items():
         typer.echo(f"{name:>28}  {value}")
+
+
+@app.command()
+def loadtest(
+    url: Annotated[str, typer.Option(help="The running app, on this machine.")] =
+        "http://127.0.0.1:3000",
+    sessions: Annotated[int, typer.Option(help="Simultaneous chat sessions (half on the "
+                                               "WebSocket, half on REST).")] = 20,
+    minutes: Annotated[float, typer.Option(help="How long the sessions talk.")] = 1.0,
+    think: Annotated[str, typer.Option(help="Seconds a visitor waits between turns, "
+                                            "MIN-MAX.")] = "2-4",
+    agents: Annotated[int | None, typer.Option(
+        help="Agent accounts answering escalations (default: one per 20 sessions).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Reproduce the visitors' choices.")] = None,
+    database_url: Annotated[str | None, typer.Option(
+        help="The app's database, for the agents and the check (default: DATABASE_URL).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Drive simultaneous chat sessions (demo-KB and out-of-scope questions, requests for
+    a person, agents replying) against the app on this machine; print latency
+    percentiles, counts and errors; then check in the database that every message was
+    stored exactly once and every escalation has its ticket. Exit 1 if anything was
+    lost, duplicated or failed."""
+    import json
+
+    from supportbot.errors import InvalidInput
+    from supportbot.loadtest.report import format_report
+    from supportbot.loadtest.run import LoadConfig, run_load_test
+
+    low, _, high = think.partition("-")
+    try:
+        pause = (float(low), float(high or low))
+    except ValueError:
+        raise InvalidInput("--think: give MIN-MAX seconds, e.g. 2-4.") from None
+    config = LoadConfig(url=url, sessions=sessions, minutes=minutes, think=pause,
+                        agents=agents, seed=seed)
+    summary = run_load_test(config, database_url or get_settings().effective_database_url)
+    typer.echo(json.dumps(summary, ensure_ascii=False) if as_json else format_report(summary))
+    raise typer.Exit(0 if summary["ok"] else 1)
+
+
+@app.command("api-spec")
+def api_spec(
+    output: Annotated[Path | None, typer.Option(
+        help="Where to write it (default: docs/api-spec.yaml of the source tree).")] = None,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Write nothing; fail if the file differs from the app.")] = False,
+) -> None:
+    """Write the REST API's OpenAPI 3 description (YAML), generated from the app."""
+    from supportbot.api.spec import SPEC_PATH, openapi_yaml
+
+    target = output or SPEC_PATH
+    text = openapi_yaml()
+    if check:
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            typer.secho(f"{target} is stale: run `supportbot api-spec`.", fg=typer.colors.RED,
+                        err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{target} is up to date.")
+        return
+    target.write_text(text, encoding="utf-8")
+    typer.echo(f"Wrote {target} ({len(text.splitlines())} lines).")
+
+
+@app.command()
+def backup(
+    output: Annotated[Path | None, typer.Option(
+        help="Folder for the archive (default: BACKUP_PATH).")] = None,
+) -> None:
+    """Archive the database, the search index and the model versions into one
+    timestamped .tar.gz (PostgreSQL via pg_dump; SQLite copied consistently)."""
+    from supportbot.services.backup import backup as run_backup
+
+    archive = run_backup(destination=output)
+    typer.echo(f"Backup written: {archive} ({archive.stat().st_size // 1024} KiB).")
+
+
+@app.command()
+def restore(
+    archive: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                            help="A file made by `supportbot backup`.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Replace the database with the archive's and put its index and model versions back
+    (stop the app, workers and scheduler first)."""
+    from supportbot.services.backup import read_manifest
+    from supportbot.services.backup import restore as run_restore
+
+    manifest = read_manifest(archive)
+    target = get_settings().effective_database_url.split("@")[-1]
+    if not yes:
+        typer.confirm(f"Replace the database at {target} with the {manifest['database']} "
+                      f"backup of {manifest['created_at']}?", abort=True)
+    run_restore(archive)
+    typer.echo(f"Restored the backup of {manifest['created_at']}: schema "
+               f"{manifest['schema_revision']}, index {manifest['index_version']}, model "
+               f"{manifest['active_model']}. Run `supportbot migrate` if this release is newer.")
+
+
+@app.command()
+def retention() -> None:
+    """Anonymize conversations older than RETENTION_DAYS (the scheduler runs this daily)."""
+    from supportbot.jobs.maintenance import anonymize_old_conversations
+
+    done = anonymize_old_conversations()
+    if done["cutoff"] is None:
+        typer.echo("RETENTION_DAYS=0: conversations are kept.")
+        return
+    typer.echo(f"Anonymized {done['conversations']} conversations ({done['messages']} "
+               f"messages, {done['tickets']} tickets) without activity since "
+               f"{done['cutoff'][:10]}; {done['skipped_open_tickets']} wait for their "
+               "ticket to close.")
+
+
+@app.command("feedback-digest")
+def feedback_digest() -> None:
+    """Group unhelpful answers and escalations agents solved into KB suggestions and write
+    the problem cases (PII masked) as JSONL under FEEDBACK_DATASET_PATH (daily from the
+    scheduler; suggestions are reviewed on /admin/suggestions)."""
+    from supportbot.jobs.feedback_digest import digest_job
+
+    done = digest_job()
+    typer.echo(f"{done['cases']} problem cases ({done['new_cases']} new) -> "
+               f"{done['suggestions']} new suggestions ({done['new_articles']} new articles, "
+               f"{done['phrasings']} phrasings of existing ones).")
+    if done["dataset"]:
+        typer.echo(f"Dataset: {done['dataset']}")
+
+
+@app.command()
+def scheduler(
+    check: Annotated[bool, typer.Option(
+        "--check", help="Exit 0 if a scheduler ran recently, 1 if not (health check).")] = False,
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
+) -> None:
+    """Queue the periodic jobs (index freshness, retention, token purge, feedback digest)
+    when due.
+    Run one per installation."""
+    import logging
+
+    from supportbot.jobs import scheduler as periodic
+
+    if check:
+        raise typer.Exit(0 if periodic.healthy() else 1)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if once:
+        queued = periodic.run_due(periodic.LastRuns())
+        typer.echo(f"Queued: {', '.join(queued) or 'nothing due'}.")
+        from supportbot.jobs.queue import wait_in_process_jobs
+
+        wait_in_process_jobs()
+        return
+    names = ", ".join(f"{job.name} every {job.every}" for job in periodic.SCHEDULE)
+    typer.echo(f"Scheduler: {names}.")
+    periodic.run_forever()
+
+
+@app.command()
+def worker(
+    burst: Annotated[bool, typer.Option(help="Exit when the queue is empty.")] = False,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Exit 0 if a worker of this host is registered, 1 if not.")] = False,
+) -> None:
+    """Run background jobs from the Redis queue (needs REDIS_URL); retries included.
+    Loads the embedding model once, before each job's process is forked from it."""
+    from supportbot.jobs.worker import registered_here, run_worker
+
+    if check:
+        raise typer.Exit(0 if registered_here() else 1)
+    run_worker(burst=burst)
 
 
 @app.command("check-config")

@@ -48,9 +48,18 @@ class Settings(BaseSettings):
     # Storage
     database_url: str = ""  # empty: SQLite file in data_dir
     redis_url: str = ""  # empty: background jobs run in-process
+    # PostgreSQL only. A server that does not answer a new connection within the connect
+    # timeout (down, frozen, or cut off) gives 503 instead of a request that hangs; the
+    # statement timeout ends any one query of the app's that runs longer (migrations,
+    # backups and restores are not bounded). 0 turns the statement timeout off.
+    database_connect_timeout_seconds: int = Field(default=5, ge=1, le=300)
+    database_statement_timeout_seconds: float = Field(default=30.0, ge=0, le=3600)
 
     # Accounts
     secret_key: str = DEFAULT_SECRET_KEY
+    # Keys retired by a rotation: tokens they signed are still accepted (new ones are
+    # signed with SECRET_KEY) until they expire; drop them after REFRESH_TOKEN_DAYS.
+    secret_key_previous: Annotated[list[str], NoDecode] = Field(default_factory=list)
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=14, ge=1, le=365)
     password_min_length: int = Field(default=10, ge=8, le=128)
@@ -58,11 +67,20 @@ class Settings(BaseSettings):
     # Retrieval and answering
     embedding_model_name: str = "all-MiniLM-L6-v2"
     faiss_index_path: Path | None = None  # None: data_dir / "index"
+    models_path: Path | None = None  # fine-tuned model versions; None: data_dir / "models"
+    # How the embedding model runs: "auto" (ONNX Runtime, falling back to torch), "onnx"
+    # or "torch"; ONNX exports are cached by model content (None: data_dir / "embedding-cache").
+    embedding_backend: Literal["auto", "onnx", "torch"] = "auto"
+    embedding_cache_path: Path | None = None
     generator_model_name: str = "smollm2"  # "none" turns the generator off
     generator_preload: bool = False  # load at start-up instead of on first use
     generator_min_confidence: float = Field(default=0.3, ge=0.0, le=1.0)
     generator_max_new_tokens: int = Field(default=160, ge=16, le=1024)
     generator_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    # Generations at once per process, and how long a question waits for a free one
+    # before it is handed over instead (supportbot/ai/generator.py).
+    generator_concurrency: int = Field(default=1, ge=1, le=16)
+    generator_queue_seconds: float = Field(default=1.0, ge=0, le=60)
     confidence_threshold: float = Field(default=0.66, ge=0.0, le=1.0)
     chat_context_messages: int = Field(default=6, ge=0, le=50)
 
@@ -100,6 +118,37 @@ class Settings(BaseSettings):
     notify_retry_seconds: Annotated[list[float], NoDecode] = Field(
         default_factory=lambda: [2.0, 10.0, 30.0])  # waits between attempts
 
+    # REST API: request size, rate limits ("N/second|minute|hour|day", several joined by
+    # ";"), and the origins whose pages may call it from a browser (empty: same origin only)
+    api_max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
+    rate_limit_default: str = "300/minute"
+    rate_limit_login: str = "20/minute;300/hour"
+    rate_limit_anon_chat: str = "30/minute"
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Prometheus metrics (`GET /metrics`): a Bearer token scrapers must send (empty: open);
+    # the quiet time after a bot answer that counts as "resolved (assumed)"; the days of
+    # conversations and ratings the database-derived gauges look back over
+    metrics_token: str = ""
+    metrics_resolved_after_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    metrics_window_days: int = Field(default=30, ge=1, le=366)
+
+    # Feedback digest (`supportbot feedback-digest`, daily in `supportbot scheduler`):
+    # where the problem-case dataset goes (JSONL; default data_dir/feedback), how similar
+    # two questions must be to share a suggestion, and the search confidence at which a
+    # question counts as another phrasing of an existing article
+    feedback_dataset_path: Path | None = None
+    feedback_cluster_similarity: float = Field(default=0.75, ge=0.0, le=1.0)
+    feedback_match_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+
+    # Reverse proxies (nginx) whose X-Forwarded-For / -Proto are believed: CIDRs or
+    # addresses. Empty: the direct peer is the client (rate limits count per peer)
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Operations: backups (`supportbot backup`) and retention of old conversations
+    backup_path: Path | None = None  # None: data_dir / "backups"
+    retention_days: int = Field(default=365, ge=0, le=36500)  # 0: keep conversations forever
+
     # Demo data (`make run`); empty passwords are generated and printed once
     demo_admin_password: str = ""
     demo_agent_password: str = ""
@@ -107,7 +156,31 @@ class Settings(BaseSettings):
 
     _split_lists = field_validator(
         "allowed_hosts", "escalation_keywords", "escalation_person_phrases", "pii_mask",
-        "notify_emails", "webhook_urls", "notify_retry_seconds", mode="before")(_comma_list)
+        "notify_emails", "webhook_urls", "notify_retry_seconds", "cors_origins",
+        "trusted_proxies", "secret_key_previous", mode="before")(_comma_list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks_parse(cls, value: list[str]) -> list[str]:
+        from supportbot.api.proxy_headers import parse_networks
+
+        try:
+            parse_networks(value)
+        except ValueError as error:
+            raise ValueError(f"must be addresses or CIDRs such as 172.16.0.0/12 ({error})") \
+                from None
+        return value
+
+    @field_validator("rate_limit_default", "rate_limit_login", "rate_limit_anon_chat")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must look like 10/minute (several joined by ';')") from None
+        return value
 
     @field_validator("database_url", "redis_url")
     @classmethod
@@ -142,6 +215,22 @@ class Settings(BaseSettings):
     @property
     def effective_index_path(self) -> Path:
         return self.faiss_index_path or self.data_dir / "index"
+
+    @property
+    def effective_embedding_cache_path(self) -> Path:
+        return self.embedding_cache_path or self.data_dir / "embedding-cache"
+
+    @property
+    def effective_models_path(self) -> Path:
+        return self.models_path or self.data_dir / "models"
+
+    @property
+    def effective_feedback_dataset_path(self) -> Path:
+        return self.feedback_dataset_path or self.data_dir / "feedback"
+
+    @property
+    def effective_backup_path(self) -> Path:
+        return self.backup_path or self.data_dir / "backups"
 
 
 def _describe(error: ValidationError) -> str:

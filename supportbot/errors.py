@@ -27,6 +27,20 @@ class Conflict(ServiceError):
     status = 409
 
 
+class DuplicateMessage(Conflict):
+    """A chat message sent again with its client id while its first send is still being
+    answered: nothing new is stored; the same request a little later gets the answer."""
+
+    code = "duplicate_message"
+
+
+class ClientIdReused(Conflict):
+    """A chat message's client id that already names another message (another text), or
+    a message that can no longer be answered: a new message needs a new id."""
+
+    code = "client_id_reused"
+
+
 class NotAuthenticated(ServiceError):
     code = "not_authenticated"
     status = 401
@@ -40,6 +54,14 @@ class PermissionDenied(ServiceError):
 class NotFound(ServiceError):
     code = "not_found"
     status = 404
+
+
+class Unavailable(ServiceError):
+    """A server the app depends on (the database, Redis) is unreachable for now; the
+    same request may succeed in a few seconds."""
+
+    code = "unavailable"
+    status = 503
 
 
 class InvalidCredentials(NotAuthenticated):

@@ -9,7 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel
 
 import supportbot.models  # noqa: F401  (registers every table)
@@ -25,6 +26,27 @@ def alembic_config(url: str) -> Config:
     config.attributes["url"] = url
     config.attributes["configure_logger"] = False
     return config
+
+
+def create_database(url: str) -> bool:
+    """Create the PostgreSQL database `url` names if it does not exist (connecting to the
+    server's `postgres` database as the same user); True if it was created. SQLite files
+    are created by the first connection, so nothing to do there."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql" or not parsed.database:
+        return False
+    server = build_engine(parsed.set(database="postgres").render_as_string(False)
+                          ).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            if connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                  {"name": parsed.database}).first():
+                return False
+            quoted = connection.dialect.identifier_preparer.quote(parsed.database)
+            connection.execute(text(f"CREATE DATABASE {quoted}"))
+            return True
+    finally:
+        server.dispose()
 
 
 def upgrade(url: str, revision: str = "head") -> None:

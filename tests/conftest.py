@@ -21,6 +21,9 @@ os.environ.update({
     "SECRET_KEY": "test-secret-key-" + secrets.token_hex(16),
     "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
     "DATA_DIR": str(_TMP / "data"),
+    # One ONNX export of the embedding model for the whole run, the live apps and the
+    # commands the tests start included (it is keyed by the model's content).
+    "EMBEDDING_CACHE_PATH": str(_TMP / "embedding-cache"),
     "DATABASE_URL": f"sqlite:///{_TMP / 'default.db'}",
     "REDIS_URL": "",
     "HF_HUB_OFFLINE": "1",
@@ -119,6 +122,7 @@ def database(migrated_database: str, monkeypatch: pytest.MonkeyPatch,
 
     monkeypatch.setenv("DATABASE_URL", migrated_database)
     monkeypatch.setenv("FAISS_INDEX_PATH", str(tmp_path / "test-index"))
+    monkeypatch.setenv("MODELS_PATH", str(tmp_path / "test-models"))
     get_settings.cache_clear()
     _empty_tables(migrated_database)
     yield migrated_database
@@ -176,3 +180,25 @@ def redis_url() -> str:
 
     Redis.from_url(TEST_REDIS_URL).flushdb()
     return TEST_REDIS_URL
+
+
+@pytest.fixture
+def own_redis() -> Iterator["RedisServer"]:
+    """A Redis server of this test's own (tests/servers.py), that it may stop or freeze."""
+    from tests.servers import RedisServer
+
+    if reason := RedisServer.available():
+        pytest.skip(reason)
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def own_postgres() -> Iterator["PostgresServer"]:
+    """A PostgreSQL cluster of this test's own (tests/servers.py), that it may restart."""
+    from tests.servers import PostgresServer
+
+    if reason := PostgresServer.available():
+        pytest.skip(reason)
+    with PostgresServer() as server:
+        yield server

@@ -45,6 +45,29 @@ def test_downgrade_to_base_and_up_again(empty_database):
     assert schema.differences(empty_database) == []
 
 
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="needs TEST_DATABASE_URL")
+def test_create_database_makes_a_missing_postgresql_database_once():
+    import secrets
+
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import TEST_DATABASE_URL
+
+    name = f"supportbot_test_{secrets.token_hex(4)}"
+    url = make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        assert schema.create_database(url) is True
+        assert schema.create_database(url) is False  # already there: left as it is
+        schema.upgrade(url)
+        assert schema.differences(url) == []
+    finally:
+        drop_postgres_database(url)
+
+
+def test_create_database_leaves_sqlite_to_its_first_connection(tmp_path):
+    assert schema.create_database(f"sqlite:///{tmp_path / 'x.db'}") is False
+
+
 def test_list_filters_are_indexed(migrated_database):
     engine = build_engine(migrated_database)
     inspector = inspect(engine)
@@ -73,3 +96,27 @@ def test_reflex_db_migrate_agrees(empty_database):
     assert schema.current_revision(engine) == schema.head_revision()
     engine.dispose()
     assert schema.differences(empty_database) == []
+
+
+def test_a_client_message_id_is_unique_per_conversation_and_nulls_repeat(session):
+    """The migrated unique index on messages (conversation_id, client_id): one message per
+    client id and conversation; messages without one (NULL) as many as there are."""
+    import sqlalchemy.exc
+
+    from supportbot.models import Conversation, Message
+
+    one, two = Conversation(session_id="schema-one"), Conversation(session_id="schema-two")
+    session.add_all([one, two])
+    session.flush()
+    session.add_all([Message(conversation_id=c.id, sender_type="user", text="hi",
+                             client_id=client_id)
+                     for c, client_id in ((one, None), (one, None), (one, "x"), (two, "x"),
+                                          (two, None))])
+    session.commit()
+    session.add(Message(conversation_id=one.id, sender_type="user", text="hi", client_id="x"))
+    with pytest.raises(sqlalchemy.exc.IntegrityError):
+        session.commit()
+    session.rollback()
+    indexes = {i["name"]: i for i in inspect(session.get_bind()).get_indexes("messages")}
+    index = indexes["ix_messages_conversation_id_client_id"]
+    assert index["column_names"] == ["conversation_id", "client_id"] and index["unique"]

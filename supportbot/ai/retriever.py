@@ -21,7 +21,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
+import faiss
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from supportbot.ai.embeddings import Embedder
 from supportbot.ai.index import BM25_K1, SearchIndex
@@ -75,6 +77,16 @@ class SearchResult:
         return self.hits[0] if self.hits else None
 
 
+# One query at a time: FAISS's OpenMP threads only add overhead, and when the cores are
+# busy (other requests, a reindex) they made an exact search of 10,000 passages take
+# 31 ms instead of 0.3 ms (`supportbot bench --ann`, docs/retrieval.md).
+faiss.omp_set_num_threads(1)
+# The same for numpy's BLAS (the centroid and head products over every article): with
+# its default two threads, a 10k-article query took twice the CPU time (18 against 9 ms
+# p50, the embedding aside) on the shared cores.
+threadpool_limits(1, user_api="blas")
+
+
 def _dense_scores(index: SearchIndex, query_vector: np.ndarray) -> np.ndarray:
     scores = np.zeros(index.size, dtype=np.float32)
     if index.faiss_index.ntotal == 0:
@@ -102,8 +114,9 @@ def _bm25(index: SearchIndex, tokens: list[str]) -> np.ndarray:
 
 
 def _char_scores(index: SearchIndex, query: str) -> np.ndarray:
-    vector = index.char_vectorizer.transform([query])
-    return np.asarray((index.char_matrix @ vector.T).toarray()).ravel().astype(np.float32)
+    # Only the articles that share an n-gram with the query are read: the product with
+    # the whole matrix took most of a 10k-article query (docs/retrieval.md).
+    return index.char_columns.scores(index.char_vectorizer.transform([query]))
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -125,6 +138,17 @@ def _head(index: SearchIndex, query_vector: np.ndarray, centroid: np.ndarray) ->
         probability = _softmax(centroid / CENTROID_TEMPERATURE)
     chance = 1.0 / count
     return np.maximum(probability - chance, 0.0) / (1.0 - chance)
+
+
+def _best(scores: np.ndarray, count: int) -> list[int]:
+    """Positions of the `count` highest finite scores, best first, ties by position (as a
+    stable sort of all of them, without sorting every article)."""
+    finite = np.flatnonzero(np.isfinite(scores))
+    if len(finite) > count:
+        cutoff = np.partition(scores[finite], len(finite) - count)[len(finite) - count]
+        finite = finite[scores[finite] >= cutoff]  # keeps every tie at the cut-off
+    chosen = finite[np.argsort(-scores[finite], kind="stable")]
+    return [int(i) for i in chosen[:count]]
 
 
 def _scaled(scores: np.ndarray) -> np.ndarray:
@@ -179,7 +203,7 @@ def search(index: SearchIndex, embedder: Embedder, query: str, *, k: int = 5,
         fused[hidden] = -np.inf
         dense = dense.copy()
         dense[hidden] = -1.0
-    order = [int(i) for i in np.argsort(-fused, kind="stable") if np.isfinite(fused[i])]
+    order = _best(fused, max(k, 2))
     if not order:
         return SearchResult([], 0.0, (), language)
     features = _features(order[0], order[1] if len(order) > 1 else None, fused, bm25, char,

@@ -6,7 +6,8 @@ Layout under FAISS_INDEX_PATH (docs/embedding-versioning.md):
     v<time>-<id>/           one complete version
         meta.json           model name, dimension, KB revision, created_at, counts
         articles.jsonl      the records indexed
-        faiss.index  vectors.npy  passage_article.npy  centroids.npy  lexical.pkl
+        faiss.index  passage_article.npy  centroids.npy  [head.npz]  lexical.pkl
+        ngram_indptr.npy  ngram_rows.npy  ngram_weights.npy   (memory-mapped when read)
     .building-<id>/         a version being written (never read; removed when stale)
 
 A version is written to `.building-*`, renamed into place, and only then named in
@@ -32,9 +33,12 @@ import faiss
 import numpy as np
 
 from supportbot.ai.index import SearchIndex
+from supportbot.ai.ngrams import NgramColumns
 from supportbot.ai.records import ArticleRecord, parse_article
 
-FORMAT = 2  # 2: classifier head (head.npz)
+# 2: classifier head (head.npz); 3: vectors only in faiss.index (float16), no vectors.npy;
+# character n-grams by column in ngram_*.npy (float16 weights), not in lexical.pkl.
+FORMAT = 3
 KEEP_VERSIONS = 3
 
 
@@ -76,21 +80,21 @@ def save(index: SearchIndex, root: Path) -> dict[str, object]:
         "kb_revision": kb_revision(index.articles),
         "created_at": datetime.now(timezone.utc).isoformat(),
         "articles": index.size,
-        "passages": int(len(index.vectors)),
+        "passages": index.passages,
         "faiss": type(index.faiss_index).__name__,
     }
     with (building / "articles.jsonl").open("w", encoding="utf-8") as handle:
         for article in index.articles:
             handle.write(json.dumps(asdict(article), ensure_ascii=False) + "\n")
     faiss.write_index(index.faiss_index, str(building / "faiss.index"))
-    np.save(building / "vectors.npy", index.vectors)
     np.save(building / "passage_article.npy", index.passage_article)
     np.save(building / "centroids.npy", index.centroids)
     if index.head_weights is not None:
         np.savez(building / "head.npz", weights=index.head_weights, bias=index.head_bias)
     with (building / "lexical.pkl").open("wb") as handle:
         pickle.dump({"bm25": index.bm25, "char_vectorizer": index.char_vectorizer,
-                     "char_matrix": index.char_matrix, "idf": index.idf}, handle)
+                     "idf": index.idf}, handle)
+    index.char_columns.save(building)
     (building / "meta.json").write_text(json.dumps(meta, indent=1))
     for item in building.iterdir():
         with item.open("rb") as handle:
@@ -160,12 +164,11 @@ def load(root: Path, *, model_name: str, dimension: int) -> SearchIndex:
         articles=articles,
         model_name=str(meta["model_name"]),
         dimension=int(meta["dimension"]),
-        vectors=np.load(folder / "vectors.npy"),
         passage_article=np.load(folder / "passage_article.npy"),
         faiss_index=faiss.read_index(str(folder / "faiss.index")),
         bm25=lexical["bm25"],
         char_vectorizer=lexical["char_vectorizer"],
-        char_matrix=lexical["char_matrix"],
+        char_columns=NgramColumns.load(folder, len(articles)),
         centroids=np.load(folder / "centroids.npy"),
         idf=lexical["idf"],
         positions={article.id: position for position, article in enumerate(articles)},
@@ -179,7 +182,8 @@ class LiveIndex:
 
     `get()` looks at CURRENT at most every `check_seconds` and reloads when it changed.
     An index built by another model is refused and `on_mismatch` is called once (the app
-    schedules a rebuild there); until then `get()` raises IndexUnavailable.
+    schedules a rebuild there); the index already loaded keeps serving meanwhile (search
+    it with its own `model_name`), and with none loaded `get()` raises IndexUnavailable.
     """
 
     def __init__(self, root: Path, *, model_name: str, dimension: int,
@@ -200,6 +204,14 @@ class LiveIndex:
     def version(self) -> str | None:
         return self._version
 
+    def follow(self, model_name: str, dimension: int) -> None:
+        """Expect indexes built by this model from now on (a fine-tuned version was
+        activated). The loaded index keeps serving until one built by it is current."""
+        if (model_name, dimension) != (self.model_name, self.dimension):
+            with self._lock:
+                self.model_name, self.dimension = model_name, dimension
+                self._checked, self._reported = 0.0, None
+
     def get(self) -> SearchIndex:
         now = time.monotonic()
         if self._index is not None and now - self._checked < self.check_seconds:
@@ -207,7 +219,8 @@ class LiveIndex:
         with self._lock:
             self._checked = now
             version = current_version(self.root)
-            if version and version != self._version:
+            stale_model = self._index is not None and self._index.model_name != self.model_name
+            if version and (version != self._version or stale_model):
                 try:
                     self._index = load(self.root, model_name=self.model_name,
                                        dimension=self.dimension)

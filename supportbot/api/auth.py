@@ -15,10 +15,12 @@ from supportbot.api.schemas import (
     RegisterIn,
     TokenOut,
     UserOut,
+    error_responses,
 )
 from supportbot.services import accounts, auth_tokens
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"],
+                   responses=error_responses(401, 409, 413, 422, 429))
 
 
 def _user_out(user) -> UserOut:  # noqa: ANN001

@@ -9,6 +9,7 @@ from supportbot.config import get_settings
 from supportbot.jobs.queue import enqueue
 from supportbot.db import session_scope
 from supportbot.services.knowledge import published_records
+from supportbot.services.retrieval import embedding_model_name
 
 
 def rebuild_index(show_progress: bool = False, if_changed: bool = False) -> dict[str, object]:
@@ -19,6 +20,7 @@ def rebuild_index(show_progress: bool = False, if_changed: bool = False) -> dict
     the current version already holds this KB revision with the configured model.
     """
     settings = get_settings()
+    model_name = embedding_model_name()
     with session_scope() as session:
         records = published_records(session)
     if not records:
@@ -29,9 +31,9 @@ def rebuild_index(show_progress: bool = False, if_changed: bool = False) -> dict
         except IndexUnavailable:
             meta = {}
         if (meta.get("kb_revision") == kb_revision(records)
-                and meta.get("model_name") == settings.embedding_model_name):
+                and meta.get("model_name") == model_name):
             return {**meta, "skipped": "the index is up to date"}
-    embedder = get_embedder(settings.embedding_model_name)
+    embedder = get_embedder(model_name)
     try:  # vectors of unchanged passages come from the current version (same model only)
         reuse = known_vectors(load(settings.effective_index_path, model_name=embedder.name,
                                    dimension=embedder.dimension))

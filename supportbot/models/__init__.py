@@ -22,6 +22,7 @@ from supportbot.models.notification import (
     NotificationDelivery,
 )
 from supportbot.models.settings import AppSetting
+from supportbot.models.suggestion import KbSuggestion, SuggestionKind, SuggestionStatus
 from supportbot.models.ticket import EscalationReason, Ticket, TicketPriority, TicketStatus
 from supportbot.models.user import RefreshToken, Role, User
 
@@ -36,6 +37,7 @@ __all__ = [
     "EntryStatus",
     "EscalationReason",
     "Feedback",
+    "KbSuggestion",
     "KnowledgeEntry",
     "KnowledgeEntryVersion",
     "Message",
@@ -43,6 +45,8 @@ __all__ = [
     "RefreshToken",
     "Role",
     "SenderType",
+    "SuggestionKind",
+    "SuggestionStatus",
     "Ticket",
     "TicketPriority",
     "TicketStatus",

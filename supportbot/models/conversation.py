@@ -44,6 +44,13 @@ class Conversation(SQLModel, table=True):
 
 class Message(SQLModel, table=True):
     __tablename__ = "messages"
+    # A client's id for the message it sent (idempotency key): one message per id and
+    # conversation, so a message sent again with its id is recognised exactly. NULLs
+    # (messages sent without one, and every bot, agent and system message) do not clash.
+    __table_args__ = (
+        sa.Index("ix_messages_conversation_id_client_id", "conversation_id", "client_id",
+                 unique=True),
+    )
 
     id: uuid.UUID = uuid_pk()
     conversation_id: uuid.UUID = Field(
@@ -57,6 +64,7 @@ class Message(SQLModel, table=True):
         default=None, foreign_key="users.id", index=True, ondelete="SET NULL"
     )
     text: str = Field(sa_type=sa.Text)
+    client_id: str | None = short_text(64, default=None, nullable=True)
     is_bot: bool = Field(default=False)
     # Internal notes are visible to agents and admins only.
     is_internal: bool = Field(default=False)

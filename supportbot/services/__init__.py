@@ -3,3 +3,6 @@
 Every service takes an open `sqlmodel.Session` and raises `supportbot.errors.ServiceError`
 subclasses for anything a caller should show to a person.
 """
+
+# Registers the check every flush makes (text the database cannot store, attachment names).
+from supportbot.services import input_guard  # noqa: E402, F401

@@ -23,6 +23,7 @@ from supportbot.errors import (
 )
 from supportbot.models import RefreshToken, Role, User, utcnow
 from supportbot.services import audit
+from supportbot.services.input_guard import storable
 from supportbot.services.lookup import get_or_404
 from supportbot.services.passwords import check_policy, hash_password, verify_password
 from supportbot.services.permissions import SYSTEM, Actor, require_role
@@ -118,7 +119,8 @@ def authenticate(session: Session, login: str, password: str) -> User:
     and AccountDeactivated for a deactivated account (only after the password was right).
     """
     key = (login or "").strip().lower()
-    user = session.exec(select(User).where(or_(User.username == key, User.email == key))).first()
+    user = session.exec(select(User).where(or_(User.username == key, User.email == key))
+                        ).first() if storable(key) else None
     ok, new_hash = verify_password(password or "", user.password_hash if user else None)
     if not user or not ok:
         raise InvalidCredentials(LOGIN_FAILED)
@@ -138,7 +140,8 @@ def get_user(session: Session, user_id: uuid.UUID | str) -> User:
 def find_user(session: Session, username: str) -> User:
     """The account with this username or e-mail; NotFound otherwise."""
     key = (username or "").strip().lower()
-    user = session.exec(select(User).where(or_(User.username == key, User.email == key))).first()
+    user = session.exec(select(User).where(or_(User.username == key, User.email == key))
+                        ).first() if storable(key) else None
     if user is None:
         raise NotFound(f"No account named '{username}'.")
     return user
@@ -153,6 +156,15 @@ def list_users(
     if role:
         query = query.where(User.role == _parse_role(role).value)
     return list(session.exec(query))
+
+
+def count_users(session: Session, actor: Actor | None, *, role: str | None = None) -> int:
+    """How many accounts `list_users` pages through (admins only)."""
+    require_role(actor, Role.admin)
+    query = select(func.count()).select_from(User)
+    if role:
+        query = query.where(User.role == _parse_role(role).value)
+    return int(session.exec(query).one())
 
 
 def revoke_all_sessions(session: Session, user: User) -> None:

@@ -1,4 +1,5 @@
-"""JWT access and refresh tokens (PyJWT, HS256 with SECRET_KEY).
+"""JWT access and refresh tokens (PyJWT, HS256 with SECRET_KEY; SECRET_KEY_PREVIOUS keys
+are still accepted during a key rotation).
 
 - Access tokens are short-lived and carry the user's id, role and token version.
 - Refresh tokens are single-use: each refresh marks the old one used and issues a new pair
@@ -41,19 +42,30 @@ def _encode(claims: dict[str, object]) -> str:
     return jwt.encode(claims, get_settings().secret_key, algorithm=ALGORITHM)
 
 
+def _verify(token: str, key: str, verify_exp: bool) -> dict[str, object]:
+    return jwt.decode(
+        token, key, algorithms=[ALGORITHM], issuer=ISSUER,
+        options={"require": ["exp", "iat", "sub", "jti", "typ"], "verify_exp": verify_exp})
+
+
 def _decode(token: str, expected_type: str, *, verify_exp: bool = True) -> dict[str, object]:
-    try:
-        claims = jwt.decode(
-            token,
-            get_settings().secret_key,
-            algorithms=[ALGORITHM],
-            issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub", "jti", "typ"], "verify_exp": verify_exp},
-        )
-    except jwt.ExpiredSignatureError:
-        raise SessionExpired(SESSION_EXPIRED) from None
-    except jwt.PyJWTError:
-        raise NotAuthenticated(INVALID_TOKEN) from None
+    """The token's claims if SECRET_KEY (or, during a rotation, a SECRET_KEY_PREVIOUS
+    key) signed it."""
+    settings = get_settings()
+    keys = [settings.secret_key, *settings.secret_key_previous]
+    claims: dict[str, object] | None = None
+    for key in keys:
+        try:
+            claims = _verify(token, key, verify_exp)
+            break
+        except jwt.InvalidSignatureError:
+            continue  # maybe signed with a retired key
+        except jwt.ExpiredSignatureError:
+            raise SessionExpired(SESSION_EXPIRED) from None
+        except jwt.PyJWTError:
+            raise NotAuthenticated(INVALID_TOKEN) from None
+    if claims is None:
+        raise NotAuthenticated(INVALID_TOKEN)
     if claims.get("typ") != expected_type:
         raise NotAuthenticated(INVALID_TOKEN)
     return claims
@@ -88,6 +100,15 @@ def _active_user(session: Session, claims: dict[str, object]) -> User:
 def user_from_access_token(session: Session, token: str) -> User:
     """The active user an access token belongs to; NotAuthenticated otherwise."""
     return _active_user(session, _decode(token, "access"))
+
+
+def access_subject(token: str) -> str | None:
+    """The user id a valid, unexpired access token names, without reading the database
+    (rate limits key on it); None for anything else."""
+    try:
+        return str(_decode(token, "access")["sub"])
+    except NotAuthenticated:
+        return None
 
 
 def refresh_tokens(session: Session, refresh_token: str) -> TokenPair:

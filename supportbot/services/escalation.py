@@ -24,6 +24,7 @@ from supportbot.config import get_settings
 from supportbot.errors import InvalidInput
 from supportbot.models import AppSetting, EscalationReason, Role, TicketPriority, utcnow
 from supportbot.services import audit
+from supportbot.services.input_guard import unstorable_message
 from supportbot.services.permissions import Actor, require_role
 
 SETTING_KEY = "escalation_rules"
@@ -114,6 +115,11 @@ def validate(data: dict[str, object]) -> Rules:
             for k, v in routing.items()):
         errors["routing"] = "Routing maps a tag or keyword to a queue name."
         routing = base.routing
+    for name, value in (("keywords", [asdict(k) for k in keywords]),
+                        ("person_phrases", phrases), ("routing", routing)):
+        message = unstorable_message(value, name.replace("_", " "))
+        if message and name not in errors:
+            errors[name] = message
     if errors:
         raise InvalidInput("The escalation rules have errors.", fields=errors)
     return Rules(float(threshold), tuple(keywords), tuple(phrases), turns,

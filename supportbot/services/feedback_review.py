@@ -9,6 +9,8 @@ call in the KB editor. Dismissing it just marks it reviewed.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
@@ -95,3 +97,29 @@ def to_kb_draft(session: Session, actor: Actor, feedback_id: object) -> Knowledg
     feedback.knowledge_entry_id = entry.id
     session.add(feedback)
     return entry
+
+
+@dataclass(frozen=True)
+class ArticleRatings:
+    helpful: int = 0
+    not_helpful: int = 0
+
+
+def article_ratings(session: Session, entry_ids: Iterable[object]) -> dict[str, ArticleRatings]:
+    """Helpful / not-helpful ratings of the bot answers that cited each article, by the
+    article's id (string); articles never rated are left out."""
+    wanted = {str(entry_id) for entry_id in entry_ids}
+    if not wanted:
+        return {}
+    counts: dict[str, list[int]] = {}
+    rows = session.exec(select(Feedback.rating, Message.citations)
+                        .join(Message, col(Message.id) == col(Feedback.message_id)))
+    for rating, citations in rows:
+        for article_id in {str(c.get("id")) for c in citations or []} & wanted:
+            pair = counts.setdefault(article_id, [0, 0])
+            pair[0 if rating > 0 else 1] += 1
+    return {article_id: ArticleRatings(*pair) for article_id, pair in counts.items()}
+
+
+def ratings_of(session: Session, entry_id: uuid.UUID | str) -> ArticleRatings:
+    return article_ratings(session, [entry_id]).get(str(entry_id), ArticleRatings())

@@ -8,6 +8,7 @@ rebuild re-embeds only that article's passages (docs/embedding-versioning.md).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -15,7 +16,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from supportbot.ai.records import MAX_ARTICLE_CHARS, SUPPORTED_LANGUAGES, ArticleRecord
-from supportbot.errors import Conflict, InvalidInput
+from supportbot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from supportbot.jobs.queue import JobStatus, enqueue, job_status
 from supportbot.models import (
     EntrySource,
     EntryStatus,
@@ -25,8 +27,9 @@ from supportbot.models import (
     utcnow,
 )
 from supportbot.services import audit
-from supportbot.services.lookup import contains_text, get_or_404
-from supportbot.services.permissions import Actor, require_role
+from supportbot.services.input_guard import unstorable_message
+from supportbot.services.lookup import choice, contains_text, get_or_404
+from supportbot.services.permissions import Actor, has_role, require_role
 
 MAX_TITLE_CHARS = 200
 MAX_PHRASINGS = 50
@@ -121,6 +124,18 @@ def list_published(
     return tagged[offset : offset + limit]
 
 
+def published_tags(session: Session, *, locale: str | None = None,
+                   limit: int = 30) -> list[tuple[str, int]]:
+    """The tags of published articles with how many articles carry each, most used
+    first (the help center's topics)."""
+    query = select(KnowledgeEntry.tags).where(
+        KnowledgeEntry.status == EntryStatus.published.value)
+    if locale:
+        query = query.where(KnowledgeEntry.locale == locale)
+    counts = Counter(tag for tags in session.exec(query) for tag in dict.fromkeys(tags))
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+
 def history(session: Session, entry_id: object) -> list[KnowledgeEntryVersion]:
     return list(session.exec(
         select(KnowledgeEntryVersion).where(KnowledgeEntryVersion.entry_id == entry_id)
@@ -193,6 +208,10 @@ def validate(draft: ArticleDraft) -> dict[str, object]:
         errors["phrasings"] = f"At most {MAX_PHRASINGS} phrasings of up to 500 characters."
     if draft.status not in {status.value for status in EntryStatus}:
         errors["status"] = "Status must be draft or published."
+    for name, value in (("title", title), ("problem", problem), ("solution", solution),
+                        ("tags", tags), ("phrasings", phrasings)):
+        errors.setdefault(name, unstorable_message(value, name) or "")
+    errors = {name: message for name, message in errors.items() if message}
     if errors:
         raise InvalidInput("The article has errors.", fields=errors)
     return {"title": title, "problem": problem, "solution": solution, "tags": tags,
@@ -292,7 +311,7 @@ def list_entries(session: Session, actor: Actor | None, *, text: str = "",
     require_role(actor, Role.admin)
     query = select(KnowledgeEntry)
     if status:
-        query = query.where(KnowledgeEntry.status == EntryStatus(status).value)
+        query = query.where(KnowledgeEntry.status == choice(EntryStatus, status, "status").value)
     if locale:
         query = query.where(KnowledgeEntry.locale == locale)
     matches = contains_text(text, col(KnowledgeEntry.title), col(KnowledgeEntry.problem),
@@ -302,3 +321,63 @@ def list_entries(session: Session, actor: Actor | None, *, text: str = "",
     total = session.exec(select(sa.func.count()).select_from(query.subquery())).one()
     query = query.order_by(col(KnowledgeEntry.updated_at).desc(), col(KnowledgeEntry.id))
     return list(session.exec(query.offset(max(0, offset)).limit(max(1, min(limit, 200))))), int(total)
+
+
+# -- the REST API's view: one list for every role, reindex jobs -------------------------
+
+def list_articles(session: Session, actor: Actor | None, *, text: str = "",
+                  tag: str | None = None, locale: str | None = None,
+                  status: str | None = None, limit: int = 25,
+                  offset: int = 0) -> tuple[list[KnowledgeEntry], int]:
+    """Articles by title with the total that match. Admins see drafts too (and may filter
+    by status); everyone else, anonymous included, sees published articles only and
+    asking for drafts is PermissionDenied."""
+    admin = has_role(actor, Role.admin)
+    if status not in (None, EntryStatus.published.value) and not admin:
+        raise PermissionDenied("Only admins see drafts.", fields={"status": "Only admins."})
+    query = select(KnowledgeEntry)
+    if status or not admin:
+        query = query.where(KnowledgeEntry.status == choice(
+            EntryStatus, status or EntryStatus.published.value, "status").value)
+    if locale:
+        query = query.where(KnowledgeEntry.locale == locale)
+    matches = contains_text(text, col(KnowledgeEntry.title), col(KnowledgeEntry.problem),
+                            col(KnowledgeEntry.solution))
+    if matches is not None:
+        query = query.where(matches)
+    query = query.order_by(col(KnowledgeEntry.title), col(KnowledgeEntry.id))
+    limit, offset = max(1, min(limit, 200)), max(0, offset)
+    if tag:  # tags are a JSON list: filter portably in Python (help-center sized KBs)
+        wanted = " ".join(tag.split()).lower()
+        tagged = [entry for entry in session.exec(query) if wanted in entry.tags]
+        return tagged[offset:offset + limit], len(tagged)
+    total = session.exec(select(sa.func.count()).select_from(query.subquery())).one()
+    return list(session.exec(query.offset(offset).limit(limit))), int(total)
+
+
+def view_article(session: Session, actor: Actor | None, entry_id: object) -> KnowledgeEntry:
+    """A published article for anyone; a draft only for admins (NotFound otherwise)."""
+    entry = get_entry(session, entry_id)
+    if entry.status != EntryStatus.published.value and not has_role(actor, Role.admin):
+        raise NotFound("No such article.")
+    return entry
+
+
+def start_reindex(actor: Actor | None) -> str:
+    """Queue a full rebuild of the search index (admins only); the job id."""
+    require_role(actor, Role.admin)
+    from supportbot.jobs.reindex import rebuild_index  # jobs import this module
+
+    return enqueue(rebuild_index)
+
+
+def reindex_status(actor: Actor | None, job_id: str) -> JobStatus:
+    """The state of a reindex job (admins only); NotFound for unknown ids and for jobs
+    that are not reindexes."""
+    require_role(actor, Role.admin)
+    from supportbot.jobs.reindex import rebuild_index
+
+    status = job_status(job_id) if job_id and len(job_id) <= 64 else None
+    if status is None or status.name != f"{rebuild_index.__module__}.{rebuild_index.__name__}":
+        raise NotFound("No such reindex job.")
+    return status

@@ -29,10 +29,21 @@ def hash_password(password: str) -> str:
     return _context.hash(password)
 
 
+def _hashable(password: str) -> bool:
+    """Hashing needs UTF-8, which a lone surrogate (only a crafted request sends one) lacks."""
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def verify_password(password: str, password_hash: str | None) -> tuple[bool, str | None]:
     """Check `password`; return (ok, new_hash) where new_hash is set if the hash needs an upgrade."""
-    if not password_hash:
-        _context.verify(password, _DUMMY_HASH)
+    usable = _hashable(password) and len(password) <= MAX_PASSWORD_LENGTH  # policy's limit
+    if not password_hash or not usable:
+        # The same work as a real check, so timing tells nothing.
+        _context.verify(password if usable else "", _DUMMY_HASH)
         return False, None
     try:
         ok, new_hash = _context.verify_and_update(password, password_hash)
@@ -55,6 +66,8 @@ def check_policy(password: str, *, min_length: int, username: str = "", email: s
         refuse(f"Password must be at least {min_length} characters long.")
     if len(password) > MAX_PASSWORD_LENGTH:
         refuse(f"Password must be at most {MAX_PASSWORD_LENGTH} characters long.")
+    if not _hashable(password):
+        refuse("Password contains a character that cannot be used; type it again.")
     if len(set(password)) < 4:
         refuse("Password is too repetitive.")
     lowered = password.lower()

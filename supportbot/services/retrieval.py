@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from supportbot.ai.embeddings import get_embedder
+from supportbot.ai.model_store import ModelVersions
 from supportbot.ai.retriever import SearchResult, search
 from supportbot.ai.store import IndexMismatch, LiveIndex
 from supportbot.config import get_settings
@@ -31,15 +32,31 @@ def _rebuild_on_mismatch(error: IndexMismatch) -> None:
     schedule_reindex()
 
 
+def model_versions() -> ModelVersions:
+    settings = get_settings()
+    return ModelVersions(settings.effective_models_path, settings.embedding_model_name)
+
+
+def embedding_model_name() -> str:
+    """The model searches and rebuilds use: the active fine-tuned version, if any, else
+    EMBEDDING_MODEL_NAME."""
+    return model_versions().model_name()
+
+
 @functools.lru_cache(maxsize=4)
-def live_index(root: Path, model_name: str) -> LiveIndex:
-    embedder = get_embedder(model_name)
-    return LiveIndex(root, model_name=model_name, dimension=embedder.dimension,
+def live_index(root: Path) -> LiveIndex:
+    name = embedding_model_name()
+    return LiveIndex(root, model_name=name, dimension=get_embedder(name).dimension,
                      on_mismatch=_rebuild_on_mismatch)
 
 
 def live_search(text: str, k: int = 5) -> SearchResult:
-    """Search the served index. IndexUnavailable when there is none yet."""
-    settings = get_settings()
-    index = live_index(settings.effective_index_path, settings.embedding_model_name).get()
-    return search(index, get_embedder(settings.embedding_model_name), text, k=k)
+    """Search the served index. IndexUnavailable when there is none yet.
+
+    After another model version is activated, the index built by the previous one keeps
+    serving (with that model) until the rebuild with the new one is current."""
+    name = embedding_model_name()
+    live = live_index(get_settings().effective_index_path)
+    live.follow(name, get_embedder(name).dimension)
+    index = live.get()
+    return search(index, get_embedder(index.model_name), text, k=k)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -27,8 +28,10 @@ from supportbot.models import (
     User,
     utcnow,
 )
-from supportbot.services import audit, notifications
-from supportbot.services.lookup import contains_text, get_or_404
+from supportbot.models.base import as_utc
+from supportbot.services import audit, notifications, telemetry
+from supportbot.services.input_guard import require_storable, storable
+from supportbot.services.lookup import choice, contains_text, get_or_404
 from supportbot.services.escalation import PRIORITY_RANK, Escalation, Rules, route
 from supportbot.services.permissions import Actor, require_role, role_at_least
 
@@ -91,9 +94,10 @@ def handoff_note(*, wants: str, tried: list[dict[str, object]], escalation: Esca
 
 def escalate(session: Session, conversation: Conversation, escalation: Escalation, *,
              rules: Rules, wants: str, tried: list[dict[str, object]], tags: list[str],
-             language: str) -> tuple[Ticket, bool]:
+             language: str, actor: Actor | None = None) -> tuple[Ticket, bool]:
     """Hand the conversation to people. Returns its ticket and whether it is new; an
-    already open ticket is reused (its priority only ever goes up)."""
+    already open ticket is reused (its priority only ever goes up). `actor`: the agent
+    or admin who took it over (None: the bot's rules did); the audit row names them."""
     existing = open_ticket_of(session, conversation)
     conversation.status = ConversationStatus.human.value
     conversation.updated_at = utcnow()
@@ -123,15 +127,16 @@ def escalate(session: Session, conversation: Conversation, escalation: Escalatio
     )
     session.add(ticket)
     session.flush()
-    audit.record(session, None, "ticket.escalate", "ticket", ticket.id,
+    audit.record(session, actor, "ticket.escalate", "ticket", ticket.id,
                  after={"reference": ticket.reference, "reason": ticket.escalation_reason,
                         "priority": ticket.priority, "queue": ticket.queue})
     notifications.ticket_opened(session, ticket)
+    telemetry.escalated(session, ticket.escalation_reason)
     return ticket, True
 
 
 def _text(text: str) -> str:
-    text = (text or "").strip()
+    text = require_storable((text or "").strip(), "text", "message")
     if not text:
         raise InvalidInput("Write a message first.", fields={"text": "Write a message first."})
     if len(text) > MAX_MESSAGE_CHARS:
@@ -147,10 +152,16 @@ def reply(session: Session, actor: Actor, ticket_id: object, text: str, *,
     ticket = get_ticket(session, ticket_id)
     if ticket.conversation_id is None:
         raise InvalidInput("This ticket has no conversation to reply in.")
+    if not internal and session.exec(select(Message.id).where(
+            Message.ticket_id == ticket.id, Message.sender_type == SenderType.agent.value,
+            col(Message.is_internal).is_(False))).first() is None:
+        telemetry.agent_first_response(session, ticket.created_at)
     message = Message(conversation_id=ticket.conversation_id, ticket_id=ticket.id,
                       sender_type=SenderType.agent.value, sender_id=getattr(actor, "id", None),
                       text=_text(text), is_internal=internal)
     session.add(message)
+    if not internal:
+        telemetry.message_stored(session, SenderType.agent.value)
     if not internal and ticket.status == TicketStatus.open.value:
         ticket.status = TicketStatus.in_progress.value
     if ticket.assignee_id is None and getattr(actor, "id", None) and not internal:
@@ -185,14 +196,16 @@ def hand_back(session: Session, actor: Actor, ticket_id: object) -> Ticket:
 
 
 def close(session: Session, actor: Actor, ticket_id: object) -> Ticket:
-    require_role(actor, Role.agent)
-    ticket = get_ticket(session, ticket_id)
+    """Agents and admins close any ticket; a user closes one they opened (NotFound for
+    anyone else's, as in `view_ticket`)."""
+    ticket = view_ticket(session, actor, ticket_id)
     if ticket.status != TicketStatus.closed.value:
         ticket.status = TicketStatus.closed.value
         ticket.closed_at = ticket.updated_at = utcnow()
         session.add(ticket)
         _give_back_to_bot(session, ticket)
         audit.record(session, actor, "ticket.close", "ticket", ticket.id)
+        telemetry.ticket_closed(session)
     return ticket
 
 
@@ -205,20 +218,23 @@ _UNSET = object()
 def list_tickets(session: Session, actor: Actor, *, status: str | None = None,
                  priority: str | None = None, queue: str | None = None, tag: str | None = None,
                  assignee: str | None = None, text: str = "", limit: int = 25,
-                 offset: int = 0, mine: bool = False) -> tuple[list[Ticket], int]:
+                 offset: int = 0, mine: bool = False, created_from: datetime | None = None,
+                 created_to: datetime | None = None) -> tuple[list[Ticket], int]:
     """Tickets newest first, with the total that match. Agents and admins see every
     ticket; users (and anyone with `mine`) the ones they opened. `assignee`: a user id,
-    "me" or "none"."""
+    "me" or "none"; `created_from` / `created_to`: bounds of the creation time (inclusive,
+    naive values are UTC)."""
     require_role(actor, Role.user)
     query = select(Ticket)
     if mine or not role_at_least(getattr(actor, "role", Role.admin.value), Role.agent):
         query = query.where(Ticket.creator_id == actor.id)
     if status:
-        query = query.where(Ticket.status == TicketStatus(status).value)
+        query = query.where(Ticket.status == choice(TicketStatus, status, "status").value)
     if priority:
-        query = query.where(Ticket.priority == TicketPriority(priority).value)
-    if queue:
-        query = query.where(Ticket.queue == queue)
+        query = query.where(Ticket.priority == choice(TicketPriority, priority,
+                                                      "priority").value)
+    if queue:  # a queue name no database can store matches no ticket
+        query = query.where(Ticket.queue == queue if storable(queue) else sa.false())
     if assignee == "none":
         query = query.where(col(Ticket.assignee_id).is_(None))
     elif assignee == "me":
@@ -228,6 +244,10 @@ def list_tickets(session: Session, actor: Actor, *, status: str | None = None,
             query = query.where(Ticket.assignee_id == uuid.UUID(assignee))
         except ValueError:
             raise InvalidInput("Unknown assignee.", fields={"assignee": "Unknown assignee."}) from None
+    if created_from is not None:
+        query = query.where(Ticket.created_at >= as_utc(created_from))
+    if created_to is not None:
+        query = query.where(Ticket.created_at <= as_utc(created_to))
     matches = contains_text(text, col(Ticket.title), col(Ticket.reference),
                             col(Ticket.handoff_note))
     if matches is not None:
@@ -279,6 +299,8 @@ def update_ticket(session: Session, actor: Actor, ticket_id: object, *,
         elif status == TicketStatus.closed.value:
             close(session, actor, ticket.id)
         else:
+            if ticket.status == TicketStatus.closed.value:
+                telemetry.ticket_reopened(session)
             ticket.status = status
             ticket.closed_at = None
     if priority is not None:
@@ -300,6 +322,7 @@ def update_ticket(session: Session, actor: Actor, ticket_id: object, *,
             else:
                 ticket.assignee_id = assignee.id
     if tags is not None:
+        require_storable(tags, "tags")
         ticket.tags = list(dict.fromkeys(fold(t).strip() for t in tags if fold(t).strip()))[:20]
     if errors:
         raise InvalidInput("The ticket change has errors.", fields=errors)
@@ -312,6 +335,16 @@ def update_ticket(session: Session, actor: Actor, ticket_id: object, *,
         audit.record(session, actor, "ticket.update", "ticket", ticket.id, before=before,
                      after=after)
     return ticket
+
+
+def assignable_staff(session: Session, actor: Actor) -> list[User]:
+    """Who a ticket can be assigned to: active agents and admins, by username (agents
+    and admins may ask)."""
+    require_role(actor, Role.agent)
+    query = (select(User).where(User.is_active, col(User.role).in_([Role.agent.value,
+                                                                   Role.admin.value]))
+             .order_by(col(User.username)))
+    return list(session.exec(query))
 
 
 def take(session: Session, actor: Actor, ticket_id: object) -> Ticket:

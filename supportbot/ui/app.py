@@ -5,14 +5,17 @@ from __future__ import annotations
 import reflex as rx
 
 from supportbot.api.app import create_api
-from supportbot.services.startup import warm_up
+from supportbot.services.startup import forking_workers, preload_before_fork, warm_up
 from supportbot.ui.i18n import text_for
 from supportbot.ui.pages import (
     account,
+    admin_embed,
     admin_feedback,
     admin_kb,
     admin_metrics,
+    admin_models,
     admin_rules,
+    admin_suggestions,
     admin_users,
     auth,
     chat,
@@ -24,9 +27,16 @@ from supportbot.ui.state import SessionState
 
 app = rx.App(
     api_transformer=create_api(),
-    head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
+    head_components=[
+        rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+        # Before the app's modules: memory storage where the browser refuses localStorage
+        # (the chat embedded on another site with third-party cookies blocked).
+        rx.el.script(src="/storage-fallback.js"),
+    ],
 )
 app.register_lifespan_task(warm_up)  # index, embedding model (and generator) at start-up
+if forking_workers():  # production backend: load the models once, before the fork
+    preload_before_fork()
 
 app.add_page(chat.chat_page, route="/", title="SupportBot", on_load=chat.ON_LOAD)
 app.add_page(chat.widget_page, route="/widget", title="SupportBot", on_load=chat.ON_LOAD)
@@ -53,9 +63,15 @@ app.add_page(admin_kb.kb_admin_view, route="/admin/kb", title="SupportBot · Kno
              on_load=admin_kb.ON_LOAD)
 app.add_page(admin_feedback.feedback_view, route="/admin/feedback",
              title="SupportBot · Feedback", on_load=admin_feedback.ON_LOAD)
+app.add_page(admin_suggestions.suggestions_view, route="/admin/suggestions",
+             title="SupportBot · KB suggestions", on_load=admin_suggestions.ON_LOAD)
 app.add_page(admin_users.users_view, route="/admin/users", title="SupportBot · Users",
              on_load=admin_users.USERS_ON_LOAD)
 app.add_page(admin_users.audit_view, route="/admin/audit", title="SupportBot · Audit log",
              on_load=admin_users.AUDIT_ON_LOAD)
 app.add_page(admin_metrics.metrics_view, route="/admin/metrics", title="SupportBot · Metrics",
              on_load=admin_metrics.ON_LOAD)
+app.add_page(admin_embed.embed_view, route="/admin/embed", title="SupportBot · Widget",
+             on_load=admin_embed.ON_LOAD)
+app.add_page(admin_models.models_view, route="/admin/models",
+             title="SupportBot · Search model", on_load=admin_models.ON_LOAD)

@@ -29,6 +29,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "kb.lang_es": ("Spanish", "Español"),
     "kb.empty": ("No article matches your search.", "Ningún artículo coincide con tu búsqueda."),
     "kb.count": ("articles", "artículos"),
+    "kb.topics": ("Topics:", "Temas:"),
+    "kb.all_topics": ("All", "Todos"),
+    "kb.topic_link": ("Articles about", "Artículos sobre"),
     "kb.problem": ("Problem", "Problema"),
     "kb.solution": ("Solution", "Solución"),
     "kb.also_asked": ("People also ask it like this", "También se pregunta así"),
@@ -118,6 +121,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "audit.action": ("Action", "Acción"),
     "audit.target": ("Target", "Objeto"),
     "audit.change": ("Change", "Cambio"),
+    "audit.system": ("SupportBot or the command line", "SupportBot o la línea de órdenes"),
+    "audit.type_user": ("Account", "Cuenta"),
+    "audit.type_ticket": ("Ticket", "Ticket"),
+    "audit.type_knowledge_entry": ("Article", "Artículo"),
+    "audit.type_feedback": ("Feedback", "Opinión"),
+    "audit.type_app_setting": ("Escalation rules", "Reglas de escalado"),
+    "audit.type_embedding_model": ("Search model", "Modelo de búsqueda"),
+    "audit.type_kb_suggestion": ("KB suggestion", "Sugerencia para la base"),
     "feedback.title": ("Unhelpful answers to review", "Respuestas poco útiles por revisar"),
     "feedback.asked": ("Asked", "Preguntó"),
     "feedback.cited": ("Bot cited", "El bot citó"),
@@ -126,6 +137,67 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "feedback.to_kb": ("Turn into KB article", "Convertir en artículo"),
     "feedback.dismiss": ("Dismiss", "Descartar"),
     "feedback.empty": ("Nothing to review.", "Nada que revisar."),
+    "feedback.to_suggestions": ("KB suggestions from the feedback digest",
+                                "Sugerencias para la base de conocimiento del resumen de "
+                                "opiniones"),
+    "nav.suggestions": ("KB suggestions", "Sugerencias para la base"),
+    "sugg.title": ("Knowledge base suggestions", "Sugerencias para la base de conocimiento"),
+    "sugg.intro": ("Every day the feedback digest groups unhelpful answers and the "
+                   "escalations agents solved. Similar questions become one suggestion: a "
+                   "new article with the agent's reply as its solution, or more phrasings "
+                   "for an article that already answers them. Accepting makes a draft (or "
+                   "adds the phrasings, and the search index follows); nothing is "
+                   "published without you.",
+                   "Cada día el resumen de opiniones agrupa las respuestas poco útiles y los "
+                   "traspasos que resolvieron los agentes. Las preguntas parecidas forman "
+                   "una sugerencia: un artículo nuevo con la respuesta del agente como "
+                   "solución, o más formulaciones para un artículo que ya las responde. "
+                   "Aceptar crea un borrador (o añade las formulaciones, y el índice de "
+                   "búsqueda se actualiza); nada se publica sin ti."),
+    "sugg.run": ("Run the digest now", "Ejecutar el resumen ahora"),
+    "sugg.job": ("Digest", "Resumen"),
+    "sugg.stage_collect": ("collecting problem cases", "reuniendo los casos"),
+    "sugg.stage_cluster": ("grouping similar questions", "agrupando preguntas parecidas"),
+    "sugg.stage_match": ("matching them to articles", "buscando sus artículos"),
+    "sugg.result_cases": ("problem cases", "casos"),
+    "sugg.result_new": ("new", "nuevos"),
+    "sugg.result_suggestions": ("new suggestions", "sugerencias nuevas"),
+    "sugg.pending": ("pending", "pendientes"),
+    "sugg.empty": ("No suggestion is waiting. The digest makes them from unhelpful answers "
+                   "and solved escalations; run it now or wait for tomorrow's run.",
+                   "No hay ninguna sugerencia pendiente. El resumen las crea a partir de "
+                   "respuestas poco útiles y traspasos resueltos; ejecútalo ahora o espera "
+                   "al de mañana."),
+    "sugg.kind_new_article": ("New article", "Artículo nuevo"),
+    "sugg.kind_phrasings": ("More phrasings for an article",
+                            "Más formulaciones para un artículo"),
+    "sugg.cases": ("Cases", "Casos"),
+    "sugg.matched": ("Matched article", "Artículo encontrado"),
+    "sugg.confidence": ("confidence", "confianza"),
+    "sugg.phrasings": ("How users asked", "Cómo lo preguntaron"),
+    "sugg.phrasings_edit": ("Phrasings (one per line)", "Formulaciones (una por línea)"),
+    "sugg.accept": ("Accept", "Aceptar"),
+    "sugg.edit": ("Edit, then accept", "Editar y aceptar"),
+    "sugg.reject": ("Reject", "Rechazar"),
+    "sugg.cancel": ("Cancel", "Cancelar"),
+    "sugg.accepted_draft": ("Accepted: a draft article was made. Review and publish it in "
+                            "the knowledge base.",
+                            "Aceptada: se ha creado un borrador. Revísalo y publícalo en la "
+                            "base de conocimiento."),
+    "sugg.accepted_phrasings": ("Accepted: the phrasings were added to the article; the "
+                                "search index is being updated.",
+                                "Aceptada: se añadieron las formulaciones al artículo; se está "
+                                "actualizando el índice de búsqueda."),
+    "sugg.open_article": ("Open the article", "Abrir el artículo"),
+    "sugg.rejected": ("Suggestion rejected. Its cases will not be suggested again.",
+                      "Sugerencia rechazada. Sus casos no se volverán a sugerir."),
+    "kb.rated_of": ("of", "de"),
+    "kb.rated_helpful": ("people who got this answer in the chat found it helpful",
+                         "personas que recibieron esta respuesta en el chat la encontraron "
+                         "útil"),
+    "kbadmin.ratings": ("Ratings in the chat", "Valoraciones en el chat"),
+    "kbadmin.helpful": ("helpful", "útiles"),
+    "kbadmin.not_helpful": ("not helpful", "poco útiles"),
     "kbadmin.title_page": ("Knowledge base", "Base de conocimiento"),
     "kbadmin.new": ("New article", "Nuevo artículo"),
     "kbadmin.edit": ("Edit article", "Editar artículo"),
@@ -180,6 +252,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "deliveries.status": ("Status", "Estado"),
     "deliveries.attempts": ("Attempts", "Intentos"),
     "deliveries.error": ("Last error", "Último error"),
+    "deliveries.ticket": ("Ticket", "Ticket"),
+    "deliveries.email": ("E-mail", "Correo"),
+    "deliveries.webhook": ("Webhook", "Webhook"),
+    "deliveries.sent": ("Sent", "Enviado"),
+    "deliveries.failed": ("Failed", "Fallido"),
+    "deliveries.pending": ("Pending", "Pendiente"),
+    "deliveries.empty": ("No notification was sent. E-mails go out when SMTP_HOST is set, "
+                         "webhooks when WEBHOOK_URLS is.",
+                         "No se ha enviado ninguna notificación. Los correos salen si "
+                         "SMTP_HOST está configurado; los webhooks, si lo está WEBHOOK_URLS."),
     "tickets.title": ("My tickets", "Mis tickets"),
     "tickets.empty": ("You have no tickets. When the bot hands a conversation of yours to "
                       "the support team, it appears here.",
@@ -215,6 +297,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "desk.next": ("Next page", "Página siguiente"),
     "desk.back": ("Back to the queue", "Volver a la cola"),
     "desk.take": ("Take it", "Asignármelo"),
+    "desk.assign": ("Assign to", "Asignar a"),
+    "desk.nobody": ("Nobody", "Nadie"),
+    "desk.tags": ("Tags (comma-separated)", "Etiquetas (separadas por comas)"),
+    "desk.save_tags": ("Save tags", "Guardar etiquetas"),
     "desk.hand_back": ("Hand back to the bot", "Devolver al bot"),
     "desk.close": ("Close ticket", "Cerrar ticket"),
     "desk.handoff": ("Handoff note", "Nota de traspaso"),
@@ -223,6 +309,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "desk.reply": ("Reply to the user…", "Responder al usuario…"),
     "desk.send": ("Send", "Enviar"),
     "desk.not_found": ("This ticket does not exist.", "Este ticket no existe."),
+    "desk.sender_user": ("User", "Usuario"),
+    "desk.sender_bot": ("SupportBot", "SupportBot"),
+    "desk.sender_agent": ("Agent", "Agente"),
+    "desk.sender_system": ("System", "Sistema"),
+    "reason.low_confidence": ("Bot unsure", "Bot sin certeza"),
+    "reason.keyword": ("Keyword", "Palabra clave"),
+    "reason.user_request": ("Asked for a person", "Pidió una persona"),
+    "reason.unresolved_turns": ("Not resolved", "Sin resolver"),
+    "reason.negative_feedback": ("Unhelpful answer", "Respuesta poco útil"),
+    "reason.manual": ("Handed over by staff", "Pasado por el equipo"),
     "chat.welcome": ("Hi! Describe your problem and I'll look for the answer in our help "
                      "center. You can ask for a person at any time.",
                      "¡Hola! Cuéntame tu problema y buscaré la respuesta en nuestro centro de "
@@ -235,12 +331,101 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "chat.helpful": ("Helpful", "Me ha ayudado"),
     "chat.not_helpful": ("Not helpful", "No me ha ayudado"),
     "chat.thanks": ("Thanks for your feedback.", "Gracias por tu opinión."),
+    "chat.comment": ("What was missing? (optional)", "¿Qué faltaba? (opcional)"),
+    "chat.comment_send": ("Send comment", "Enviar comentario"),
+    "chat.commented": ("Thanks, we will use your comment to improve the answer.",
+                       "Gracias, usaremos tu comentario para mejorar la respuesta."),
     "chat.typing": ("SupportBot is looking for an answer…", "SupportBot está buscando una respuesta…"),
     "chat.ticket": ("Your ticket", "Tu ticket"),
     "chat.with_people": ("The support team will answer here.",
                          "El equipo de soporte te responderá aquí."),
     "chat.error": ("Your message could not be sent. It is still in the box: try again.",
                    "No se pudo enviar tu mensaje. Sigue en el cuadro: inténtalo de nuevo."),
+    "nav.embed": ("Widget", "Widget"),
+    "nav.admin": ("Admin", "Administración"),
+    "models.title": ("Search model", "Modelo de búsqueda"),
+    "models.intro": ("Fine-tuning trains a new version of the search model on the articles' "
+                     "alternative phrasings and on questions users marked helpful. It is "
+                     "tested on phrasings held out from training and used only if it finds "
+                     "the right article more often than the model in use.",
+                     "El ajuste fino entrena una versión nueva del modelo de búsqueda con las "
+                     "formulaciones alternativas de los artículos y las preguntas que los "
+                     "usuarios marcaron como útiles. Se prueba con formulaciones apartadas "
+                     "del entrenamiento y solo se usa si encuentra el artículo correcto más "
+                     "a menudo que el modelo en uso."),
+    "models.finetune": ("Fine-tune now", "Ajustar ahora"),
+    "models.rollback": ("Roll back", "Volver a la versión anterior"),
+    "models.job": ("Fine-tuning", "Ajuste fino"),
+    "models.state_queued": ("waiting", "en espera"),
+    "models.state_started": ("running", "en curso"),
+    "models.state_finished": ("finished", "terminado"),
+    "models.state_failed": ("failed", "falló"),
+    "models.stage_train": ("training", "entrenando"),
+    "models.stage_evaluate": ("comparing with the model in use",
+                              "comparando con el modelo en uso"),
+    "models.stage_reindex": ("rebuilding the index", "reconstruyendo el índice"),
+    "models.result_activated": ("The new version finds articles better: it is in use now and "
+                                "the index was rebuilt with it.",
+                                "La versión nueva encuentra mejor los artículos: ya está en "
+                                "uso y el índice se reconstruyó con ella."),
+    "models.result_kept": ("The new version was not better, so the model in use stays. "
+                           "The new version is kept in the list below.",
+                           "La versión nueva no era mejor, así que sigue el modelo en uso. "
+                           "La versión nueva se guarda en la lista de abajo."),
+    "models.switched": ("Model changed. The index is being rebuilt; searches use the previous "
+                        "index until it is ready.",
+                        "Modelo cambiado. El índice se está reconstruyendo; las búsquedas usan "
+                        "el índice anterior hasta que esté listo."),
+    "models.created": ("Created", "Creado"),
+    "models.kind": ("Version", "Versión"),
+    "models.base": ("Shipped model", "Modelo de serie"),
+    "models.tuned": ("Fine-tuned", "Ajustado"),
+    "models.r1": ("Right article first (before → after)",
+                  "Artículo correcto primero (antes → después)"),
+    "models.mrr": ("MRR (before → after)", "MRR (antes → después)"),
+    "models.dev": ("Held-out questions", "Preguntas apartadas"),
+    "models.decision": ("Decision", "Decisión"),
+    "models.decision_activated": ("Better: activated", "Mejor: activado"),
+    "models.decision_not_better": ("Not better: kept the old one",
+                                   "No mejor: se mantuvo el anterior"),
+    "models.decision_recall_down": ("Fewer right first answers: kept the old one",
+                                    "Menos aciertos a la primera: se mantuvo el anterior"),
+    "models.state": ("State", "Estado"),
+    "models.in_use": ("In use", "En uso"),
+    "models.activate": ("Use this one", "Usar esta"),
+    "models.how": ("From the command line: supportbot finetune, supportbot models list, "
+                   "supportbot models activate VERSION, supportbot models rollback.",
+                   "Desde la línea de órdenes: supportbot finetune, supportbot models list, "
+                   "supportbot models activate VERSIÓN, supportbot models rollback."),
+    "kbadmin.finetune": ("Fine-tune search…", "Ajustar la búsqueda…"),
+    "nav.models": ("Search model", "Modelo de búsqueda"),
+    "embed.title": ("Chat on your website", "El chat en tu web"),
+    "embed.intro": ("Paste this tag into your site's pages, just before </body>. It adds a "
+                    "help button that opens this chat in a window over the page.",
+                    "Pega esta etiqueta en las páginas de tu web, justo antes de </body>. "
+                    "Añade un botón de ayuda que abre este chat en una ventana sobre la "
+                    "página."),
+    "embed.language": ("Language", "Idioma"),
+    "embed.lang_auto": ("The visitor's browser", "El del navegador del visitante"),
+    "embed.copy": ("Copy", "Copiar"),
+    "embed.copied": ("Copied.", "Copiado."),
+    "embed.options": ("Optional attributes", "Atributos opcionales"),
+    "embed.option_lang": ("\"es\" or \"en\": language of the button and the chat.",
+                          "\"es\" o \"en\": idioma del botón y del chat."),
+    "embed.option_position": ("\"right\" (default) or \"left\": corner of the button.",
+                              "\"right\" (por defecto) o \"left\": esquina del botón."),
+    "embed.option_color": ("Button colour, such as #3e63dd.",
+                           "Color del botón, por ejemplo #3e63dd."),
+    "embed.option_label": ("Button text instead of \"Help\".",
+                           "Texto del botón en lugar de \"Ayuda\"."),
+    "embed.public_url_hint": ("The address comes from PUBLIC_URL: set it to the address your "
+                              "visitors reach this app at.",
+                              "La dirección sale de PUBLIC_URL: pon en ella la dirección por "
+                              "la que tus visitantes llegan a esta aplicación."),
+    # Shown by assets/embed.js on the host site (it keeps its own copy; a test compares).
+    "embed.open": ("Help", "Ayuda"),
+    "embed.close": ("Close", "Cerrar"),
+    "embed.frame_title": ("SupportBot chat", "Chat de SupportBot"),
     "chat.you": ("You", "Tú"),
     "chat.bot": ("SupportBot", "SupportBot"),
     "chat.agent": ("Support team", "Equipo de soporte"),

@@ -75,8 +75,12 @@ class SessionState(rx.State):
 
     @rx.event
     def load_session(self):  # noqa: ANN201
-        """On every page load: language from the browser, user from the cookie."""
-        self.browser_lang = browser_language(self.router.headers.accept_language)
+        """On every page load: language from the address (`?lang=es`, as the embedded
+        widget asks) or the browser, user from the cookie. A language picked in the
+        switch wins over both."""
+        asked = self.router.url.query_parameters.get("lang", "")
+        self.browser_lang = (asked if asked in LANGUAGES
+                             else browser_language(self.router.headers.accept_language))
         self.checked = True
         try:
             user = self.current_user()

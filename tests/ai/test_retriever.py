@@ -76,7 +76,9 @@ def test_bench_measures_a_small_synthetic_kb(embedder, articles):
     assert row.articles == 25 and row.passages >= 25
     assert row.reindex_s > 0 and row.index_mb > row.raw_vectors_mb > 0
     assert 0 < row.hybrid_p50_ms <= row.hybrid_p95_ms and 0 < row.dense_p50_ms
-    assert row.peak_rss_mb > 100
+    assert row.reindex_cpu_s > 0
+    # The serving side ran in its own process, which loaded the saved index and the model.
+    assert row.serve_peak_rss_mb > 100 and row.build_peak_rss_mb > 100
 
 
 def test_reusing_vectors_gives_the_same_index(small_index, embedder, articles):
@@ -112,3 +114,29 @@ def test_a_head_over_two_articles_is_a_two_way_softmax(embedder, articles):
     for text, expected in (("vpn keeps failing", "en-vpn"), ("my printer says offline",
                                                               "en-printer")):
         assert search(index, embedder, text).top.article.id == expected
+
+
+def test_the_best_articles_come_out_as_a_stable_sort_of_the_finite_scores():
+    from supportbot.ai.retriever import _best
+
+    scores = np.array([0.1, 0.5, -np.inf, 0.5, 0.3, 0.5, -np.inf], dtype=np.float32)
+    assert _best(scores, 2) == [1, 3]  # ties keep article order, as a stable sort does
+    assert _best(scores, 4) == [1, 3, 5, 4]
+    assert _best(scores, 10) == [1, 3, 5, 4, 0]  # hidden (-inf) articles never come back
+    assert _best(np.full(3, -np.inf), 2) == []
+
+
+def test_embedding_bench_compares_backends_in_fresh_processes(articles):
+    from supportbot.ai.bench import embedding_speed
+
+    rows = embedding_speed(articles, "all-MiniLM-L6-v2", ("torch", "onnx"), passages=24,
+                           queries=10)
+    assert [(row.backend, row.passages, row.threads) for row in rows] == [
+        ("torch", 24, 1), ("onnx", 24, 1)]
+    torch_row, onnx_row = rows
+    assert torch_row.cosine_min == 1.0 and onnx_row.cosine_min >= 0.9999
+    for row in rows:
+        assert 0 < row.query_p50_ms <= row.query_p95_ms and row.embed_cpu_s > 0
+        assert 100 < row.rss_loaded_mb <= row.peak_rss_mb
+    # The ONNX process never loaded torch: it holds much less.
+    assert onnx_row.rss_loaded_mb < torch_row.rss_loaded_mb - 100

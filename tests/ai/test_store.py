@@ -106,6 +106,21 @@ def test_the_head_survives_save_and_load(tmp_path, small_index):
     assert np.array_equal(loaded.head_bias, small_index.head_bias)
 
 
+def test_vectors_are_kept_once_in_float16(tmp_path, small_index, embedder):
+    from supportbot.ai.index import passages_of
+
+    meta = store.save(small_index, tmp_path)
+    assert not (tmp_path / meta["version"] / "vectors.npy").exists()
+    loaded = store.load(tmp_path, model_name="all-MiniLM-L6-v2", dimension=384)
+    texts = [text for article in loaded.articles for text in passages_of(article)]
+    exact = embedder.encode(texts)  # float32, straight from the model
+    stored = loaded.vectors
+    assert stored.dtype == np.float32 and stored.shape == exact.shape
+    # float16 keeps about 3 significant digits: each cosine moves by less than 1e-3
+    assert not np.array_equal(stored, exact)
+    assert np.abs(np.sum(stored * exact, axis=1) - 1).max() < 1e-3
+
+
 def test_an_index_of_an_older_format_is_refused(tmp_path, small_index):
     meta = store.save(small_index, tmp_path)
     meta_file = tmp_path / meta["version"] / "meta.json"

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -147,3 +148,33 @@ def test_an_rq_worker_delivers(session, make_user, settings_env, database, redis
     assert json.loads(received[0][1])["ticket"]["id"] == str(ticket.id)
     session.expire_all()
     assert session.exec(select(NotificationDelivery)).one().status == "sent"
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("channel", ["email", "webhook"])
+def test_a_server_that_accepts_then_hangs_times_out_each_attempt(session, make_user,
+                                                                 settings_env, monkeypatch,
+                                                                 channel):
+    """Connection accepted, not a byte back (a wedged mail relay or web server): every
+    attempt ends at the send timeout and the delivery is recorded failed, not stuck."""
+    from tests.servers import SilentServer
+
+    monkeypatch.setattr(notifications, "TIMEOUT_SECONDS", 0.5)
+    make_user("agent1", role=Role.agent)
+    with SilentServer() as silent:
+        if channel == "email":
+            settings_env(SMTP_HOST="127.0.0.1", SMTP_PORT=str(silent.port),
+                         SMTP_STARTTLS="false", NOTIFY_RETRY_SECONDS="0.05")
+        else:
+            settings_env(WEBHOOK_URLS=f"http://127.0.0.1:{silent.port}/hook",
+                         NOTIFY_RETRY_SECONDS="0.05")
+        started = time.monotonic()
+        escalate(session)
+        queue.wait_in_process_jobs()
+        elapsed = time.monotonic() - started
+        assert silent.connections == 2  # both attempts reached it
+    session.expire_all()
+    delivery = session.exec(select(NotificationDelivery)).one()
+    assert (delivery.status, delivery.attempts) == ("failed", 2)
+    assert "timeout" in delivery.last_error.lower() or "timed out" in delivery.last_error.lower()
+    assert elapsed < 2 * 0.5 + 0.05 + 3, elapsed

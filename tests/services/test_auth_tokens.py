@@ -83,6 +83,24 @@ def test_wrong_key(session, alice):
         auth_tokens.user_from_access_token(session, _forge(claims, key="another-key" * 4))
 
 
+def test_a_rotated_key_still_accepts_its_tokens_until_it_is_dropped(session, alice,
+                                                                  settings_env):
+    old = auth_tokens.issue_tokens(session, alice)
+    session.commit()
+    settings_env(SECRET_KEY="a brand new key of at least 32 characters",
+                 SECRET_KEY_PREVIOUS=get_settings().secret_key)
+    assert auth_tokens.user_from_access_token(session, old.access_token).id == alice.id
+    renewed = auth_tokens.refresh_tokens(session, old.refresh_token)  # old refresh works
+    session.commit()
+    new_key = get_settings().secret_key
+    assert jwt.decode(renewed.access_token, new_key, algorithms=["HS256"],
+                      options={"verify_aud": False}, issuer="supportbot")  # signed anew
+    settings_env(SECRET_KEY_PREVIOUS="")  # the rotation is over
+    with pytest.raises(NotAuthenticated):
+        auth_tokens.user_from_access_token(session, old.access_token)
+    assert auth_tokens.user_from_access_token(session, renewed.access_token).id == alice.id
+
+
 def test_garbage_token(session):
     for token in ("", "abc", "a.b.c", "🙂" * 10):
         with pytest.raises(NotAuthenticated):

@@ -1,9 +1,6 @@
 import pytest
 from sqlmodel import select
 
-from supportbot.ai.index import build_index
-from supportbot.ai.records import read_articles
-from supportbot.ai.retriever import search
 from supportbot.ai.store import IndexUnavailable
 from supportbot.errors import InvalidInput, NotFound, PermissionDenied
 from supportbot.models import (
@@ -17,15 +14,6 @@ from supportbot.models import (
 )
 from supportbot.services import chat, knowledge, tickets
 from supportbot.services.permissions import SYSTEM
-from tests.ai.conftest import KB_SMALL
-
-
-@pytest.fixture
-def searcher(session, embedder):
-    knowledge.import_articles(session, SYSTEM, read_articles(KB_SMALL))
-    session.commit()
-    index = build_index(knowledge.published_records(session), embedder)
-    return lambda text: search(index, embedder, text)
 
 
 @pytest.fixture

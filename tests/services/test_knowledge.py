@@ -61,6 +61,19 @@ def test_list_published_filters(session):
     assert titles(text="%") == []  # no wildcard injection through the search box
 
 
+def test_published_tags_count_articles_per_topic(session):
+    knowledge.import_articles(session, SYSTEM, [VPN, PRINTER])
+    knowledge.import_articles(session, SYSTEM, [ArticleRecord(
+        "kb-draft", "Draft VPN notes", tags=("network", "secret"))], status=EntryStatus.draft)
+    session.commit()
+    tags = dict(knowledge.published_tags(session))
+    assert "secret" not in tags  # drafts are not topics
+    assert tags["network"] == 1 and all(count >= 1 for count in tags.values())
+    assert set(dict(knowledge.published_tags(session, locale="es"))) == set(PRINTER.tags)
+    ranked = knowledge.published_tags(session)
+    assert ranked == sorted(ranked, key=lambda item: (-item[1], item[0]))
+
+
 def draft(**changes):
     values = {"title": "Laptop battery drains fast", "problem": "The battery lasts an hour.",
               "solution": "Lower the screen brightness and close heavy apps.",

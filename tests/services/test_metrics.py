@@ -6,10 +6,9 @@ from supportbot.errors import PermissionDenied
 from supportbot.models import Role, utcnow
 from supportbot.services import chat, metrics, tickets
 from supportbot.services.permissions import SYSTEM
-from tests.services.test_chat import searcher  # noqa: F401 - fixture
 
 
-def test_a_period_summary_counts_what_happened(session, searcher, make_user):  # noqa: F811
+def test_a_period_summary_counts_what_happened(session, searcher, make_user):
     agent = make_user("agent1", role=Role.agent)
     answered = chat.start_conversation(session)
     reply = chat.send_message(session, answered.session_id, "my vpn keeps failing",

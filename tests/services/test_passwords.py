@@ -16,6 +16,15 @@ def test_malformed_stored_hash_fails_closed():
     assert verify_password("whatever-password", None) == (False, None)
 
 
+@pytest.mark.parametrize("password", ["🙂" * 3000, "x" * 5000, "lone \udfff surrogate"])
+def test_passwords_no_account_can_have_are_just_wrong(password):
+    """Longer than the policy allows (passlib refuses over 4 kB) or not encodable: a
+    failed check, for an account and for an unknown user, never an exception."""
+    hashed = hash_password("a long enough passphrase")
+    assert verify_password(password, hashed) == (False, None)
+    assert verify_password(password, None) == (False, None)
+
+
 @pytest.mark.parametrize(
     ("password", "message"),
     [

@@ -1,10 +1,12 @@
 """Admin pages: escalation rules that change the bot at once; notification deliveries."""
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.ui.conftest import LIVE
 from tests.ui.test_desk_browser import log_in
 
 pytestmark = [pytest.mark.app, pytest.mark.browser]
@@ -13,8 +15,11 @@ pytestmark = [pytest.mark.app, pytest.mark.browser]
 def test_only_admins_open_the_admin_pages(live_app, browser):
     page = browser.new_context().new_page()
     log_in(page, live_app, "agent", "/desk")
+    expect(page.get_by_role("link", name="Desk")).to_be_visible()
+    expect(page.get_by_role("button", name="Admin", exact=True)).to_have_count(0)  # no admin menu
     for path in ("/admin/rules", "/admin/notifications", "/admin/kb", "/admin/feedback",
-                 "/admin/users", "/admin/audit", "/admin/metrics"):
+                 "/admin/users", "/admin/audit", "/admin/metrics", "/admin/models",
+                 "/admin/suggestions"):
         page.goto(f"{live_app}{path}")
         expect(page).to_have_url(re.compile(r"/\?error=permission_denied$"))
     page.context.close()
@@ -139,7 +144,9 @@ def test_an_admin_creates_promotes_and_deactivates_an_account(live_app, browser)
     row.get_by_role("button", name="Deactivate").click()
     expect(row).to_contain_text("Deactivated")
     admin.goto(f"{live_app}/admin/audit")
-    expect(admin.locator(".audit-row", has_text="user.role").first).to_be_visible()
+    role_change = admin.locator(".audit-row", has_text="user.role").first
+    expect(role_change).to_contain_text("Account: carla")  # names, not ids
+    expect(role_change.locator("td").nth(1)).to_have_text("admin")
     admin.context.close()
 
 
@@ -163,4 +170,63 @@ def test_the_metrics_page_shows_the_periods_figures_and_charts(live_app, browser
     expect(admin.locator(".recharts-bar-rectangle").first).to_be_visible()
     admin.get_by_label("Period").select_option("30")
     expect(admin.locator("#metric-conversations")).to_have_text(re.compile(r"^[1-9]\d*$"))
+    admin.context.close()
+
+
+def test_the_notifications_page_shows_the_deliveries_of_an_escalation(live_app, browser,
+                                                                      webhooks):
+    user = browser.new_context().new_page()
+    user.goto(f"{live_app}/")
+    expect(user.get_by_text("Describe your problem")).to_be_visible()
+    user.fill("#chat-input", "the projector in room 4 is broken, talk to a human please")
+    user.get_by_role("button", name="Send").click()
+    expect(user.locator("#chat-ticket")).to_have_text(re.compile(r"^SB-"), timeout=30_000)
+    reference = user.locator("#chat-ticket").inner_text()
+    user.context.close()
+    deadline = time.monotonic() + 20
+    while not any(hook["ticket"]["reference"] == reference for hook in webhooks):
+        assert time.monotonic() < deadline, "the webhook never arrived"
+        time.sleep(0.2)
+
+    admin = browser.new_context().new_page()
+    log_in(admin, live_app, "admin", "/admin/notifications")
+    rows = admin.locator(".delivery-row", has_text=reference)
+    for _ in range(20):  # the page shows what is recorded when it loads
+        if rows.count() == 2 and admin.locator(".delivery-row[data-status='pending']",
+                                               has_text=reference).count() == 0:
+            break
+        admin.wait_for_timeout(500)
+        admin.reload()
+    sent = admin.locator(".delivery-row[data-status='sent']", has_text=reference)
+    expect(sent).to_contain_text(LIVE["webhook_url"])
+    expect(sent).to_contain_text("Webhook")
+    expect(sent.get_by_text("Sent", exact=True)).to_be_visible()
+    failed = admin.locator(".delivery-row[data-status='failed']", has_text=reference)
+    expect(failed).to_contain_text(LIVE["dead_webhook_url"])
+    expect(failed.get_by_text("Failed", exact=True)).to_be_visible()
+    expect(failed).to_contain_text("ConnectError")
+    expect(failed.locator("td").nth(5)).to_have_text("2")  # attempts: one retry
+    admin.get_by_text("Only failed ones").click()
+    expect(rows).to_have_count(1)
+    expect(rows).to_have_attribute("data-status", "failed")
+    admin.context.close()
+
+
+def test_an_admin_fine_tunes_the_search_model_and_sees_the_outcome(live_app, browser):
+    admin = browser.new_context().new_page()
+    log_in(admin, live_app, "admin", "/admin/models")
+    expect(admin.get_by_role("heading", name="Search model")).to_be_visible()
+    expect(admin.locator(".model-row")).to_have_count(1)  # the shipped model, in use
+    expect(admin.locator(".model-row").first).to_contain_text("In use")
+    admin.get_by_role("button", name="Fine-tune now").click()
+    expect(admin.locator("#finetune-job")).to_contain_text(re.compile("waiting|running"))
+    # Demo KB: about a minute on two cores; the page follows the job on its own.
+    expect(admin.locator("#finetune-job")).to_contain_text("finished", timeout=300_000)
+    expect(admin.get_by_text(re.compile(
+        "it is in use now|the model in use stays"))).to_be_visible()
+    expect(admin.locator(".model-row")).to_have_count(2)
+    if admin.locator(".model-row").first.get_by_text("In use").count():
+        admin.get_by_role("button", name="Roll back").click()  # leave the shipped model on
+        expect(admin.get_by_text("Model changed.")).to_be_visible()
+    expect(admin.locator(".model-row").last).to_contain_text("In use")
     admin.context.close()

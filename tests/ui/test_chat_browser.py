@@ -31,6 +31,19 @@ def test_a_question_gets_a_cited_answer_and_feedback(live_app, page):
         "Thanks for your feedback.")
 
 
+def test_not_helpful_takes_a_comment(live_app, page):
+    page.goto(f"{live_app}/")
+    expect(page.get_by_text("Describe your problem")).to_be_visible()
+    say(page, "outlook keeps asking for password after update")
+    answer = page.locator(".chat-message[data-sender='bot']").last
+    expect(answer.get_by_role("button", name="Not helpful")).to_be_visible(timeout=30_000)
+    answer.get_by_role("button", name="Not helpful").click()
+    answer.get_by_label("What was missing? (optional)").fill("it still asks after that")
+    answer.get_by_role("button", name="Send comment").click()
+    expect(answer).to_contain_text("we will use your comment")
+    expect(answer.get_by_label("What was missing? (optional)")).to_have_count(0)
+
+
 def test_asking_for_a_person_shows_the_ticket_number_in_spanish(live_app, browser):
     context = browser.new_context(locale="es-ES")
     page = context.new_page()

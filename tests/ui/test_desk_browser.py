@@ -9,6 +9,16 @@ from tests.ui.conftest import DEMO_PASSWORDS
 
 pytestmark = [pytest.mark.app, pytest.mark.browser]
 
+# Records (page clock) when an agent's message holding `text` first shows in the chat.
+REPLY_WATCH = """text => {
+    window.__replyShownAt = null;
+    const seen = () => [...document.querySelectorAll(".chat-message[data-sender='agent']")]
+        .some(element => element.textContent.includes(text));
+    new MutationObserver(() => {
+        if (window.__replyShownAt === null && seen()) window.__replyShownAt = Date.now();
+    }).observe(document.body, {childList: true, subtree: true, characterData: true});
+}"""
+
 
 def log_in(page, base, username, next_path):
     page.goto(f"{base}/login?next={next_path}")
@@ -50,24 +60,42 @@ def test_an_agent_works_a_ticket_and_the_user_sees_the_reply_live(live_app, brow
     agent.get_by_label("Tag").fill("en")
     agent.get_by_role("button", name="Search").click()
     row = agent.locator(".desk-row", has_text=reference)
-    expect(row).to_contain_text("urgent")
-    expect(row).to_contain_text("keyword")
+    expect(row).to_contain_text("Urgent")
+    expect(row).to_contain_text("Keyword")
     row.get_by_role("link", name=reference).click()
     expect(agent.locator("#handoff-note")).to_contain_text("Reason: keyword")
     expect(agent.locator("#transcript")).to_contain_text("payroll server")
     agent.get_by_role("button", name="Take it").click()
     expect(agent.locator("#ticket-assignee")).to_contain_text("agent")
+    # Both clocks are the browser's: when the agent's form is submitted, and when the reply
+    # is first in the user's page (a MutationObserver there, no polling from the test).
+    user.evaluate(REPLY_WATCH, "restarting the payroll service")
+    agent.evaluate("() => document.addEventListener('submit', () => "
+                   "{ window.__sentAt = Date.now(); }, {capture: true, once: true})")
     agent.fill("#reply-input", "We are on it, restarting the payroll service now.")
     agent.get_by_role("button", name="Send").click()
+    expect(user.locator(".chat-message[data-sender='agent']")).to_contain_text(
+        "restarting the payroll service", timeout=15_000)
+    latency_ms = user.evaluate("window.__replyShownAt") - agent.evaluate("window.__sentAt")
+    print(f"\nagent reply -> user's chat: {latency_ms} ms")
+    assert 0 < latency_ms < 10_000
     expect(agent.locator(".desk-message[data-sender='agent']")).to_contain_text("restarting")
     agent.fill("#reply-input", "Check the disk on payroll-01 first")
     agent.get_by_label("Internal note (agents only)").click()
     agent.get_by_role("button", name="Send").click()
     expect(agent.locator(".desk-message", has_text="payroll-01")).to_contain_text("internal")
 
-    expect(user.locator(".chat-message[data-sender='agent']")).to_contain_text(
-        "restarting the payroll service", timeout=15_000)
     expect(user.get_by_text("payroll-01")).to_have_count(0)  # internal notes stay internal
+
+    agent.get_by_role("combobox", name="Assign to").click()  # to a colleague, and back
+    agent.get_by_role("option", name="admin", exact=True).click()
+    expect(agent.locator("#ticket-assignee")).to_contain_text("admin")
+    agent.get_by_role("combobox", name="Assign to").click()
+    agent.get_by_role("option", name="agent", exact=True).click()
+    expect(agent.locator("#ticket-assignee")).to_contain_text("agent")
+    agent.fill("#ticket-tags", "payroll, Outage")
+    agent.get_by_role("button", name="Save tags").click()
+    expect(agent.locator("#ticket-tags")).to_have_value("payroll, outage")
 
     agent.get_by_role("button", name="Close ticket").click()
     expect(agent.get_by_role("combobox", name="Status")).to_contain_text("Closed")

@@ -27,6 +27,10 @@ def test_service_messages_are_translated():
     assert service_message("This username is already taken.", "en") == (
         "This username is already taken.")
     assert service_message("Something new.", "es") == "Something new."  # falls back
+    assert service_message("The title contains a character that cannot be stored (U+0000); "
+                           "remove it and try again.", "es") == (
+        "El título contiene un carácter que no se puede guardar (U+0000); quítalo y vuelve "
+        "a intentarlo.")
 
 
 def test_every_service_message_has_spanish():
@@ -39,10 +43,24 @@ def test_every_service_message_has_spanish():
     folder = Path(services.__file__).parent
     raised = set()
     for name in ("accounts.py", "passwords.py", "permissions.py", "auth_tokens.py", "chat.py",
-                 "tickets.py", "escalation.py", "feedback_review.py", "knowledge.py"):
+                 "tickets.py", "escalation.py", "feedback_review.py", "knowledge.py",
+                 "finetune.py", "feedback_digest.py"):
         source = (folder / name).read_text()
         raised |= set(re.findall(r'(?:refuse|Invalid\w*|Conflict|NotFound|NotAuthenticated|'
                                  r'PermissionDenied|AccountDeactivated|SessionExpired)\(\s*"([^"{]+)"',
                                  source))
     untranslated = [m for m in raised if service_message(m, "es") == m]
     assert untranslated == []
+
+
+def test_the_embed_script_speaks_both_languages_like_the_app():
+    """assets/embed.js runs on other sites, outside the app: its own copy of the texts."""
+    import re
+    from pathlib import Path
+
+    script = (Path(__file__).resolve().parents[2] / "assets" / "embed.js").read_text()
+    found = {lang: dict(re.findall(r'(\w+): "([^"]+)"', body))
+             for lang, body in re.findall(r"(en|es): \{([^}]*)\}", script)}
+    for index, lang in enumerate(("en", "es")):
+        assert found[lang] == {name: MESSAGES[key][index] for name, key in (
+            ("open", "embed.open"), ("close", "embed.close"), ("title", "embed.frame_title"))}

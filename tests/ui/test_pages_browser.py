@@ -22,6 +22,27 @@ def test_help_center_lists_searches_and_opens_articles(live_app, page):
     expect(page.get_by_text("Version 1")).to_be_visible()
 
 
+def test_help_center_filters_by_topic(live_app, page):
+    page.goto(f"{live_app}/kb?tag=vpn")
+    cards = page.locator("a[href^='/kb/']")
+    expect(page.get_by_role("button", name="vpn", exact=True)).to_have_attribute(
+        "aria-pressed", "true")
+    expect(cards.first).to_be_visible()
+    count = cards.count()
+    assert 0 < count < 40
+    for title in cards.all_inner_texts():
+        assert "vpn" in title.lower()  # each card lists its tags
+    page.get_by_role("button", name="All", exact=True).click()
+    expect(page.get_by_text(re.compile(r"^4\d articles$"))).to_be_visible()
+    page.get_by_role("button", name="vpn", exact=True).click()  # and back to one topic
+    expect(page.get_by_text(f"{count} articles", exact=True)).to_be_visible()
+    cards.first.click()
+    expect(page.get_by_role("heading", name="Solution")).to_be_visible()
+    page.get_by_role("link", name="Articles about vpn").click()  # the article's own tags
+    expect(page).to_have_url(re.compile(r"/kb\?tag=vpn$"))
+    expect(page.get_by_text(f"{count} articles", exact=True)).to_be_visible()
+
+
 def test_language_switch_is_remembered(live_app, page):
     page.goto(f"{live_app}/kb")
     expect(page.get_by_role("heading", name="Help center")).to_be_visible()

@@ -51,6 +51,25 @@ def _account_area() -> rx.Component:
     )
 
 
+ADMIN_PAGES = (("nav.kbadmin", "/admin/kb"), ("nav.feedback", "/admin/feedback"),
+               ("nav.suggestions", "/admin/suggestions"),
+               ("nav.metrics", "/admin/metrics"), ("nav.rules", "/admin/rules"),
+               ("nav.deliveries", "/admin/notifications"), ("nav.users", "/admin/users"),
+               ("nav.audit", "/admin/audit"), ("nav.embed", "/admin/embed"),
+               ("nav.models", "/admin/models"))
+
+
+def _admin_menu() -> rx.Component:
+    """The admin pages in one menu (one nav line at any width); each item is a real link."""
+    return rx.menu.root(
+        rx.menu.trigger(rx.button(t("nav.admin"), rx.icon("chevron-down", size=14),
+                                  variant="ghost", size="2", id="admin-menu")),
+        rx.menu.content(*[rx.menu.item(rx.link(t(key), href=href, color="inherit",
+                                               underline="none"), as_child=True)
+                          for key, href in ADMIN_PAGES]),
+    )
+
+
 def navbar() -> rx.Component:
     return rx.box(
         rx.hstack(
@@ -64,15 +83,7 @@ def navbar() -> rx.Component:
             rx.cond(SessionState.is_authenticated, rx.link(t("nav.tickets"), href="/tickets")),
             rx.cond((SessionState.role == "agent") | (SessionState.role == "admin"),
                     rx.link(t("nav.desk"), href="/desk")),
-            rx.cond(SessionState.role == "admin", rx.link(t("nav.kbadmin"), href="/admin/kb")),
-            rx.cond(SessionState.role == "admin",
-                    rx.link(t("nav.feedback"), href="/admin/feedback")),
-            rx.cond(SessionState.role == "admin", rx.link(t("nav.rules"), href="/admin/rules")),
-            rx.cond(SessionState.role == "admin",
-                    rx.link(t("nav.deliveries"), href="/admin/notifications")),
-            rx.cond(SessionState.role == "admin", rx.link(t("nav.metrics"), href="/admin/metrics")),
-            rx.cond(SessionState.role == "admin", rx.link(t("nav.users"), href="/admin/users")),
-            rx.cond(SessionState.role == "admin", rx.link(t("nav.audit"), href="/admin/audit")),
+            rx.cond(SessionState.role == "admin", _admin_menu()),
             rx.spacer(),
             _language_switch(),
             _account_area(),

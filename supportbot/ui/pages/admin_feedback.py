@@ -85,6 +85,8 @@ def _item(item: rx.Var) -> rx.Component:
 def feedback_view() -> rx.Component:
     return page_frame(rx.vstack(
         rx.heading(t("feedback.title"), size="7", as_="h1"),
+        rx.link(rx.hstack(rx.icon("lightbulb", size=16), t("feedback.to_suggestions"),
+                          align="center", spacing="1"), href="/admin/suggestions"),
         rx.cond(FeedbackState.error != "", notice(FeedbackState.error)),
         rx.cond(FeedbackState.items.length() > 0,
                 rx.vstack(rx.foreach(FeedbackState.items, _item), width="100%", spacing="3"),

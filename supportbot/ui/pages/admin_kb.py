@@ -17,7 +17,7 @@ from supportbot.db import session_scope
 from supportbot.errors import NotAuthenticated, ServiceError
 from supportbot.jobs.queue import enqueue, job_status
 from supportbot.models import Role
-from supportbot.services import knowledge
+from supportbot.services import feedback_review, knowledge
 from supportbot.ui.components.layout import notice, page_frame
 from supportbot.ui.i18n import t
 from supportbot.ui.state import SessionState, acting_user
@@ -53,6 +53,7 @@ class KbAdminState(rx.State):
     form: dict[str, str] = dict(EMPTY)
     editing: bool = False
     history: list[dict[str, str]] = []
+    ratings: dict[str, str] = {}  # the edited article's helpful / not_helpful counts
     field_errors: dict[str, str] = {}
     error: str = ""
     info: str = ""
@@ -72,9 +73,14 @@ class KbAdminState(rx.State):
             found, self.total = knowledge.list_entries(
                 session, admin, text=self.query,
                 status=None if self.status_filter == "all" else self.status_filter, limit=100)
+            ratings = feedback_review.article_ratings(session, [e.id for e in found])
+            none = feedback_review.ArticleRatings()
             self.rows = [{"id": str(e.id), "title": e.title, "locale": e.locale,
                           "status": e.status, "version": str(e.version),
-                          "updated": e.updated_at.strftime("%Y-%m-%d %H:%M")} for e in found]
+                          "updated": e.updated_at.strftime("%Y-%m-%d %H:%M"),
+                          "helpful": str(ratings.get(str(e.id), none).helpful),
+                          "not_helpful": str(ratings.get(str(e.id), none).not_helpful)}
+                         for e in found]
 
     @rx.event
     async def load(self) -> None:
@@ -93,11 +99,16 @@ class KbAdminState(rx.State):
     async def search(self, form: dict[str, Any]) -> None:
         self.query = str(form.get("q", ""))[:200]
         self.status_filter = str(form.get("status_filter") or "all")
-        await self._list()
+        try:
+            await self._list()
+        except ServiceError as error:
+            self.rows, self.total = [], 0
+            self.error = service_message(error.message, await self._lang())
 
     @rx.event
     def new(self) -> None:
         self.form, self.editing, self.field_errors, self.history = dict(EMPTY), True, {}, []
+        self.ratings = {}
         self.error = self.info = ""
 
     @rx.event
@@ -107,6 +118,9 @@ class KbAdminState(rx.State):
             with session_scope() as session:
                 entry = knowledge.get_entry(session, entry_id)
                 self.form = entry_form(entry)
+                counts = feedback_review.ratings_of(session, entry.id)
+                self.ratings = {"helpful": str(counts.helpful),
+                                "not_helpful": str(counts.not_helpful)}
                 self.history = [{"version": str(v.version), "title": v.title,
                                  "status": v.status,
                                  "when": v.created_at.strftime("%Y-%m-%d %H:%M")}
@@ -220,6 +234,10 @@ def _editor() -> rx.Component:
             rx.cond(KbAdminState.form["id"] != "",
                     rx.text(t("kb.version"), " ", KbAdminState.form["version"], size="2",
                             color_scheme="gray", id="kb-version")),
+            rx.cond(KbAdminState.ratings.contains("helpful"), rx.text(
+                t("kbadmin.ratings"), ": ", KbAdminState.ratings["helpful"], " ",
+                t("kbadmin.helpful"), " · ", KbAdminState.ratings["not_helpful"], " ",
+                t("kbadmin.not_helpful"), size="2", color_scheme="gray", id="kb-ratings")),
             _input("title", "kbadmin.title"),
             _input("problem", "kb.problem", area=True),
             _input("solution", "kb.solution", area=True, rows="8"),
@@ -273,6 +291,11 @@ def _row(row: rx.Var) -> rx.Component:
             row["status"] == "published", "green", "gray"))),
         rx.table.cell(row["version"]),
         rx.table.cell(row["updated"]),
+        rx.table.cell(rx.hstack(
+            rx.icon("thumbs-up", size=14), rx.text(row["helpful"], size="2"),
+            rx.icon("thumbs-down", size=14), rx.text(row["not_helpful"], size="2"),
+            spacing="1", align="center", class_name="kb-ratings",
+            title=t("kbadmin.ratings"))),
         class_name="kb-row",
     )
 
@@ -284,6 +307,7 @@ def kb_admin_view() -> rx.Component:
             rx.spacer(),
             rx.button(t("kbadmin.new"), on_click=KbAdminState.new),
             rx.button(t("kbadmin.reindex"), variant="soft", on_click=KbAdminState.reindex),
+            rx.link(rx.button(t("kbadmin.finetune"), variant="soft"), href="/admin/models"),
             width="100%", align="center",
         ),
         rx.cond(KbAdminState.job != "", rx.text(

@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
+from sqlmodel import col, select
 
 from supportbot.db import session_scope
 from supportbot.errors import NotAuthenticated, ServiceError
-from supportbot.models import Role
+from supportbot.models import Role, Ticket
 from supportbot.services import escalation, notifications
 from supportbot.ui.components.layout import notice, page_frame
 from supportbot.ui.i18n import t
@@ -97,18 +98,29 @@ class RulesState(rx.State):
             self.saved, self.error = False, service_message("Please log in.", lang)
 
 
+def _references(session, ticket_ids) -> dict[Any, str]:  # noqa: ANN001
+    """Ticket references by id, to say which ticket a delivery was about."""
+    wanted = {i for i in ticket_ids if i}
+    if not wanted:
+        return {}
+    return dict(session.exec(select(Ticket.id, Ticket.reference)
+                             .where(col(Ticket.id).in_(wanted))).all())
+
+
 class DeliveriesState(rx.State):
     rows: list[dict[str, str]] = []
     only_failed: bool = False
 
     @rx.event
     async def load(self) -> None:
-        user = (await self.get_state(SessionState)).current_user()
         try:
+            admin = await acting_user(self, Role.admin)
             with session_scope() as session:
                 found = notifications.list_deliveries(
-                    session, user, status="failed" if self.only_failed else None)
+                    session, admin, status="failed" if self.only_failed else None)
+                references = _references(session, [d.ticket_id for d in found])
                 self.rows = [{"created": d.created_at.strftime("%Y-%m-%d %H:%M"),
+                              "ticket": references.get(d.ticket_id, ""),
                               "channel": d.channel, "target": d.target, "status": d.status,
                               "attempts": str(d.attempts), "error": d.last_error[:300]}
                              for d in found]
@@ -161,9 +173,21 @@ def rules_view() -> rx.Component:
 
 def deliveries_view() -> rx.Component:
     def row(item: rx.Var) -> rx.Component:
-        return rx.table.row(*[rx.table.cell(item[key]) for key in
-                              ("created", "channel", "target", "status", "attempts", "error")],
-                            class_name="delivery-row")
+        return rx.table.row(
+            rx.table.cell(item["created"]),
+            rx.table.cell(item["ticket"]),
+            rx.table.cell(rx.match(item["channel"], ("email", t("deliveries.email")),
+                                   t("deliveries.webhook"))),
+            rx.table.cell(rx.text(item["target"], word_break="break-all")),
+            rx.table.cell(rx.badge(
+                rx.match(item["status"], ("sent", t("deliveries.sent")),
+                         ("failed", t("deliveries.failed")), t("deliveries.pending")),
+                color_scheme=rx.match(item["status"], ("sent", "green"), ("failed", "red"),
+                                      "gray"))),
+            rx.table.cell(item["attempts"]),
+            rx.table.cell(rx.text(item["error"], size="1")),
+            class_name="delivery-row", data_status=item["status"],
+        )
 
     return page_frame(rx.vstack(
         rx.heading(t("deliveries.title"), size="7", as_="h1"),
@@ -171,11 +195,13 @@ def deliveries_view() -> rx.Component:
                     on_change=DeliveriesState.toggle_failed),
         rx.table.root(
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(f"deliveries.{c}"))
-                                           for c in ("created", "channel", "target", "status",
-                                                     "attempts", "error")])),
+                                           for c in ("created", "ticket", "channel", "target",
+                                                     "status", "attempts", "error")])),
             rx.table.body(rx.foreach(DeliveriesState.rows, row)),
             width="100%",
         ),
+        rx.cond(DeliveriesState.rows.length() == 0,
+                rx.text(t("deliveries.empty"), color_scheme="gray")),
         spacing="4", width="100%",
     ))
 

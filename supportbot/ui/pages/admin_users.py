@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import reflex as rx
+from sqlmodel import col, select
 
 from supportbot.db import session_scope
 from supportbot.errors import NotAuthenticated, ServiceError
-from supportbot.models import Role
+from supportbot.models import KnowledgeEntry, Role, Ticket, User
 from supportbot.services import accounts, audit
 from supportbot.ui.components.layout import notice, page_frame
 from supportbot.ui.i18n import t
 from supportbot.ui.state import SessionState, acting_user
 from supportbot.ui.translate import service_message
+
+
+TARGET_TYPES = ("user", "ticket", "knowledge_entry", "feedback", "app_setting",
+                "embedding_model", "kb_suggestion")
 
 
 class _AdminState(rx.State):
@@ -78,7 +84,10 @@ class UsersState(_AdminState):
             self.error = ""
         except ServiceError as error:
             await self._fail(error)
-        await self._list()
+        try:
+            await self._list()
+        except ServiceError:
+            self.rows = []
 
     @rx.event
     async def toggle_active(self, user_id: str, active: str) -> None:
@@ -89,7 +98,41 @@ class UsersState(_AdminState):
             self.error = ""
         except ServiceError as error:
             await self._fail(error)
-        await self._list()
+        try:
+            await self._list()
+        except ServiceError:
+            self.rows = []
+
+
+def _by_id(session, model, column, ids) -> dict[str, str]:  # noqa: ANN001
+    """`column` of the `model` rows whose ids are in `ids` (strings), by id string."""
+    wanted = set()
+    for value in ids:
+        try:
+            wanted.add(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    if not wanted:
+        return {}
+    rows = session.exec(select(model.id, column).where(col(model.id).in_(wanted))).all()
+    return {str(row_id): str(value) for row_id, value in rows}
+
+
+def audit_names(session, rows) -> tuple[dict[str, str], dict[str, str]]:  # noqa: ANN001
+    """Who (username) and what (username, ticket reference, article title) each audit row
+    names, so the log shows names instead of ids."""
+    actors = _by_id(session, User, User.username, [r.actor_id for r in rows if r.actor_id])
+    ids = {kind: [r.target_id for r in rows if r.target_type == kind]
+           for kind in ("user", "ticket", "knowledge_entry")}
+    targets = {**_by_id(session, User, User.username, ids["user"]),
+               **_by_id(session, Ticket, Ticket.reference, ids["ticket"]),
+               **_by_id(session, KnowledgeEntry, KnowledgeEntry.title, ids["knowledge_entry"])}
+    for row in rows:  # a deleted article: its title is in the change itself
+        if row.target_id not in targets:
+            title = (row.before or {}).get("title") or (row.after or {}).get("title")
+            if title:
+                targets[row.target_id] = str(title)
+    return actors, targets
 
 
 class AuditState(_AdminState):
@@ -100,12 +143,15 @@ class AuditState(_AdminState):
         try:
             admin = await self._admin()
             with session_scope() as session:
+                found = audit.recent(session, admin, limit=200)
+                actors, targets = audit_names(session, found)
                 self.rows = [{"when": r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                              "actor": str(r.actor_id or "system"), "action": r.action,
-                              "target": f"{r.target_type} {r.target_id}",
+                              "actor": actors.get(str(r.actor_id), "") if r.actor_id else "",
+                              "action": r.action, "type": r.target_type,
+                              "target": targets.get(r.target_id, ""),
                               "change": json.dumps({"before": r.before, "after": r.after},
                                                    ensure_ascii=False)[:300]}
-                             for r in audit.recent(session, admin, limit=200)]
+                             for r in found]
         except (ServiceError, NotAuthenticated):
             self.rows = []
 
@@ -176,9 +222,18 @@ def users_view() -> rx.Component:
 
 def audit_view() -> rx.Component:
     def row(item: rx.Var) -> rx.Component:
-        return rx.table.row(*[rx.table.cell(rx.text(item[k], size="1")) for k in
-                              ("when", "actor", "action", "target", "change")],
-                            class_name="audit-row")
+        actor = rx.cond(item["actor"] != "", item["actor"], t("audit.system"))
+        kind = rx.match(item["type"], *[(kind, t(f"audit.type_{kind}")) for kind in TARGET_TYPES],
+                        item["type"])
+        return rx.table.row(
+            rx.table.cell(rx.text(item["when"], size="1")),
+            rx.table.cell(rx.text(actor, size="1")),
+            rx.table.cell(rx.text(item["action"], size="1")),
+            rx.table.cell(rx.text(kind, rx.cond(item["target"] != "", ": " + item["target"], ""),
+                                  size="1")),
+            rx.table.cell(rx.text(item["change"], size="1")),
+            class_name="audit-row",
+        )
 
     return page_frame(rx.vstack(
         rx.heading(t("audit.title"), size="7", as_="h1"),

@@ -4,6 +4,10 @@ The chat session id lives in the browser's localStorage, so a reload shows the h
 Every turn goes through `services.chat.send_message` in a worker thread (never on the
 event loop); generated answers stream into the page token by token. While people own the
 conversation, a background loop looks for their replies every couple of seconds.
+
+Each message the user sends carries a client message id (`services.chat`'s idempotency
+key); a turn that fails (a dropped connection, a database restart) leaves the message in
+the input, and sending it again reuses its id, so it is stored and answered once.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ POLL_SECONDS = 2.0
 POLL_MINUTES = 30  # a page left open stops polling after this
 
 
-def message_view(message: Message, rating: int = 0) -> dict[str, Any]:
+def message_view(message: Message, rating: int = 0, comment: str = "") -> dict[str, Any]:
     return {
         "id": str(message.id),
         "sender": message.sender_type,
@@ -39,16 +43,18 @@ def message_view(message: Message, rating: int = 0) -> dict[str, Any]:
                       for c in message.citations],
         "rateable": message.is_bot and message.meta.get("decision") == "answer",
         "rating": rating,
+        "commented": bool(comment),
     }
 
 
 def conversation_view(session, conversation) -> dict[str, Any]:  # noqa: ANN001
     messages = chat.messages_of(session, conversation, limit=HISTORY)
-    ratings = dict(session.exec(select(Feedback.message_id, Feedback.rating).where(
-        Feedback.conversation_id == conversation.id)).all())
+    feedback = {message_id: (rating, comment) for message_id, rating, comment in session.exec(
+        select(Feedback.message_id, Feedback.rating, Feedback.comment).where(
+            Feedback.conversation_id == conversation.id)).all()}
     ticket = tickets.open_ticket_of(session, conversation)
     return {
-        "messages": [message_view(m, ratings.get(m.id, 0)) for m in messages],
+        "messages": [message_view(m, *feedback.get(m.id, (0, ""))) for m in messages],
         "ticket": ticket.reference if ticket else "",
         "human": conversation.status == ConversationStatus.human.value,
     }
@@ -67,6 +73,10 @@ class ChatState(rx.State):
     ticket: str = ""
     human: bool = False
     _polling: bool = False
+    # The message being sent (or whose send failed) and its client id, reused while the
+    # same message is sent again; cleared once it is answered.
+    _unsent_key: str = ""
+    _unsent_id: str = ""
 
     async def _user_id(self) -> str | None:
         session_state = await self.get_state(SessionState)
@@ -104,6 +114,7 @@ class ChatState(rx.State):
     def new_conversation(self) -> None:
         self.chat_session = ""
         self.messages, self.ticket, self.human, self.error, self.streaming = [], "", False, "", ""
+        self._unsent_key, self._unsent_id = "", ""
 
     @rx.event
     async def send(self, form: dict[str, Any]):  # noqa: ANN201
@@ -124,17 +135,39 @@ class ChatState(rx.State):
             return None
         return self._start("", request_human=True)
 
+    def _client_id_for(self, key: str) -> str:
+        """The client message id of this send: a new one (uuid4 hex) for a new message,
+        the same one while the user sends the same message again after an error."""
+        if key != self._unsent_key or not self._unsent_id:
+            self._unsent_key, self._unsent_id = key, uuid.uuid4().hex
+        return self._unsent_id
+
     def _start(self, text: str, *, request_human: bool):  # noqa: ANN202
         self.error = ""
         self.sending = True
         self.streaming = ""
+        client_id = self._client_id_for(f"text:{text}" if text else "person")
         if text:  # shown at once; replaced by the stored one when the turn is done
             self.messages = [*self.messages, {"id": "pending", "sender": "user", "text": text,
                                               "citations": [], "rateable": False, "rating": 0}]
-        return ChatState.process(text, request_human)
+        return ChatState.process(text, request_human, client_id)
+
+    def _turn_failed(self, error: Exception, lang: str, started: str = "") -> None:
+        """The turn failed: its message stays in the input and keeps its client id for
+        the retry. `started`: the conversation the turn opened (kept: the message may
+        be stored in it)."""
+        self.sending = False
+        self.streaming = ""
+        self.messages = [m for m in self.messages if m["id"] != "pending"]
+        if started:
+            self.chat_session = started
+        self.error = (service_message(error.message, lang) if isinstance(error, ServiceError)
+                      else "")
+        self.error = self.error or "send_failed"
 
     @rx.event(background=True)
-    async def process(self, text: str, request_human: bool):  # noqa: ANN201
+    async def process(self, text: str, request_human: bool,  # noqa: ANN201
+                      client_id: str = ""):
         async with self:
             session_id = self.chat_session
             user_id = await self._user_id()
@@ -144,6 +177,8 @@ class ChatState(rx.State):
 
         def on_token(piece: str) -> None:
             loop.call_soon_threadsafe(pieces.put_nowait, piece)
+
+        started: list[str] = []  # the conversation this turn opened, if it did
 
         def turn() -> tuple[str, dict[str, Any]]:
             with session_scope() as session:
@@ -156,8 +191,9 @@ class ChatState(rx.State):
                         sid = ""
                 if not sid:
                     sid = chat.start_conversation(session, user=user, locale=lang).session_id
+                    started.append(sid)
                 chat.send_message(session, sid, text, user=user, request_human=request_human,
-                                  on_token=on_token)
+                                  on_token=on_token, client_id=client_id or None)
                 conversation = chat.get_conversation(session, sid, user=user)
                 return sid, conversation_view(session, conversation)
 
@@ -171,18 +207,14 @@ class ChatState(rx.State):
             sid, view = work.result()
         except Exception as error:  # noqa: BLE001 - shown to the user, who can retry
             async with self:
-                self.sending = False
-                self.streaming = ""
-                self.messages = [m for m in self.messages if m["id"] != "pending"]
-                self.error = (service_message(error.message, lang) if isinstance(error, ServiceError)
-                              else "")
-                self.error = self.error or "send_failed"
+                self._turn_failed(error, lang, started[0] if started else "")
             return
         async with self:
             self.chat_session = sid
             self._apply(view)
             self.sending = False
             self.streaming = ""
+            self._unsent_key, self._unsent_id = "", ""
         yield rx.set_value("chat-input", "")
         if view["human"]:
             yield ChatState.poll
@@ -237,6 +269,24 @@ class ChatState(rx.State):
                 return None
         return ChatState.poll if outcome is not None and outcome.escalated else None
 
+    @rx.event
+    async def comment(self, form: dict[str, Any]) -> None:
+        """The optional comment after "Not helpful": what the answer lacked (the form
+        names the message it is about)."""
+        message_id = str(form.get("message_id") or "")
+        user_id = await self._user_id()
+        lang = (await self.get_state(SessionState)).lang
+        with session_scope() as session:
+            try:
+                user = _user(user_id, session)
+                chat.comment_feedback(session, self.chat_session, message_id,
+                                      str(form.get("comment") or ""), user=user)
+                conversation = chat.get_conversation(session, self.chat_session, user=user)
+                self._apply(conversation_view(session, conversation))
+                self.error = ""
+            except ServiceError as error:
+                self.error = service_message(error.message, lang)
+
 
 # -- view ------------------------------------------------------------------------------
 
@@ -263,7 +313,22 @@ def _rating(message: rx.Var) -> rx.Component:
         message["rateable"].to(bool),
         rx.cond(
             rating != 0,
-            rx.text(t("chat.thanks"), size="1", color_scheme="gray"),
+            rx.vstack(
+                rx.text(rx.cond(message["commented"].to(bool), t("chat.commented"),
+                                t("chat.thanks")), size="1", color_scheme="gray"),
+                rx.cond((rating < 0) & ~message["commented"].to(bool), rx.form(
+                    rx.hstack(
+                        rx.el.input(type="hidden", name="message_id",
+                                    value=message["id"].to(str)),
+                        rx.input(name="comment", placeholder=t("chat.comment"),
+                                 aria_label=t("chat.comment"), max_length=2000, size="1",
+                                 width="16rem", class_name="chat-comment"),
+                        rx.button(t("chat.comment_send"), type="submit", size="1",
+                                  variant="soft"),
+                        spacing="2", align="center", wrap="wrap"),
+                    on_submit=ChatState.comment,
+                    reset_on_submit=False)),
+                spacing="1", align="start"),
             rx.hstack(
                 rx.button(rx.icon("thumbs-up", size=14), t("chat.helpful"), size="1",
                           variant="soft", color_scheme="green",
@@ -277,6 +342,13 @@ def _rating(message: rx.Var) -> rx.Component:
     )
 
 
+def _markdown(text: rx.Var) -> rx.Component:
+    """Bot and agent messages: Markdown, with any HTML in them shown as text. Answers quote
+    KB articles and agents write freely: neither may put live HTML or script in the page
+    (Reflex's markdown renders raw HTML unless told not to)."""
+    return rx.markdown(text, use_raw=False)
+
+
 def _bubble(message: rx.Var) -> rx.Component:
     sender = message["sender"].to(str)
     mine = sender == "user"
@@ -284,7 +356,7 @@ def _bubble(message: rx.Var) -> rx.Component:
         rx.vstack(
             rx.text(_sender_label(sender), size="1", weight="bold", color_scheme="gray"),
             rx.cond(mine, rx.text(message["text"].to(str), white_space="pre-wrap"),
-                    rx.markdown(message["text"].to(str))),
+                    _markdown(message["text"].to(str))),
             _citations(message),
             _rating(message),
             spacing="1",
@@ -317,7 +389,7 @@ def chat_panel() -> rx.Component:
             rx.box(rx.markdown(t("chat.welcome")), background="var(--gray-3)",
                    border_radius="12px", padding="0.6rem 0.9rem", max_width="85%"),
             rx.foreach(ChatState.messages, _bubble),
-            rx.cond(ChatState.streaming != "", rx.box(rx.markdown(ChatState.streaming),
+            rx.cond(ChatState.streaming != "", rx.box(_markdown(ChatState.streaming),
                                                       background="var(--gray-3)",
                                                       border_radius="12px",
                                                       padding="0.6rem 0.9rem",
@@ -355,7 +427,10 @@ def chat_page() -> rx.Component:
 
 
 def widget_page() -> rx.Component:
-    return rx.box(chat_panel(), padding="0.75rem")
+    # The frame scrolls with its bottom anchored (column-reverse), so the newest message
+    # and the input stay in view in a small iframe as answers arrive.
+    return rx.box(rx.box(chat_panel(), padding="0.75rem"), display="flex",
+                  flex_direction="column-reverse", height="100vh", overflow_y="auto")
 
 
 ON_LOAD = [SessionState.load_session, ChatState.load]

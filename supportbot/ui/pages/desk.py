@@ -15,7 +15,16 @@ import reflex as rx
 
 from supportbot.db import session_scope
 from supportbot.errors import NotAuthenticated, ServiceError
-from supportbot.models import Message, Role, Ticket, TicketPriority, TicketStatus, User
+from supportbot.models import (
+    EscalationReason,
+    Message,
+    Role,
+    SenderType,
+    Ticket,
+    TicketPriority,
+    TicketStatus,
+    User,
+)
 from supportbot.services import tickets
 from supportbot.ui.components.layout import notice, page_frame
 from supportbot.ui.i18n import t
@@ -27,6 +36,9 @@ REFRESH_SECONDS = 3.0
 REFRESH_MINUTES = 60
 STATUSES = [s.value for s in TicketStatus]
 PRIORITIES = [p.value for p in TicketPriority]
+REASONS = [r.value for r in EscalationReason]
+SENDERS = [s.value for s in SenderType]
+NOBODY = "none"  # the assignee select's value for an unassigned ticket
 
 
 def ticket_row(ticket: Ticket, names: dict[Any, str]) -> dict[str, str]:
@@ -34,6 +46,7 @@ def ticket_row(ticket: Ticket, names: dict[Any, str]) -> dict[str, str]:
             "status": ticket.status, "priority": ticket.priority, "queue": ticket.queue,
             "tags": ", ".join(ticket.tags), "reason": ticket.escalation_reason or "",
             "assignee": names.get(ticket.assignee_id, ""),
+            "assignee_id": str(ticket.assignee_id) if ticket.assignee_id else NOBODY,
             "created": ticket.created_at.strftime("%Y-%m-%d %H:%M")}
 
 
@@ -137,31 +150,35 @@ class DeskState(_AgentState):
         self.queue = str(form.get("queue") or "").strip()[:64]
         self.tag = str(form.get("tag") or "").strip()[:40]
         self.page = 0
+        await self._show()
+
+    async def _show(self) -> None:
         try:
             await self._refresh()
         except ServiceError as error:
+            self.rows, self.total = [], 0
             await self._fail(error)
 
     @rx.event
     async def set_status_filter(self, value: str) -> None:
         self.status, self.page = value, 0
-        await self._refresh()
+        await self._show()
 
     @rx.event
     async def set_priority_filter(self, value: str) -> None:
         self.priority, self.page = value, 0
-        await self._refresh()
+        await self._show()
 
     @rx.event
     async def set_assignee_filter(self, value: str) -> None:
         self.assignee, self.page = value, 0
-        await self._refresh()
+        await self._show()
 
     @rx.event
     async def turn_page(self, step: int) -> None:
         last = max(0, (self.total - 1) // PAGE_SIZE)
         self.page = min(max(0, self.page + int(step)), last)
-        await self._refresh()
+        await self._show()
 
     @rx.var
     def page_label(self) -> str:
@@ -186,6 +203,7 @@ class TicketState(_AgentState):
     ticket: dict[str, str] = {}
     note: str = ""
     messages: list[dict[str, Any]] = []
+    staff: list[dict[str, str]] = []  # who the ticket can be assigned to: id, username
     found: bool = True
     _watched: str = ""
 
@@ -205,6 +223,9 @@ class TicketState(_AgentState):
             self.ticket = ticket_row(ticket, names)
             self.note = ticket.handoff_note
             self.messages = [message_row(m, names) for m in messages]
+            if not self.staff:
+                self.staff = [{"id": str(u.id), "username": u.username}
+                              for u in tickets.assignable_staff(session, actor)]
         self.found = True
 
     @rx.event
@@ -245,6 +266,17 @@ class TicketState(_AgentState):
         await self._act(lambda s, a: tickets.take(s, a, self.ticket_id))
 
     @rx.event
+    async def assign(self, value: str) -> None:
+        assignee = None if value == NOBODY else value
+        await self._act(lambda s, a: tickets.update_ticket(s, a, self.ticket_id,
+                                                           assignee_id=assignee))
+
+    @rx.event
+    async def save_tags(self, form: dict[str, Any]) -> None:
+        tags = [tag for tag in str(form.get("tags") or "").split(",") if tag.strip()]
+        await self._act(lambda s, a: tickets.update_ticket(s, a, self.ticket_id, tags=tags))
+
+    @rx.event
     async def set_ticket_status(self, value: str) -> None:
         await self._act(lambda s, a: tickets.update_ticket(s, a, self.ticket_id, status=value))
 
@@ -275,15 +307,21 @@ def _select(value: rx.Var, options: list[str], on_change, label_key: str,  # noq
                           rx.select.content(*items), value=value, on_change=on_change)
 
 
+def _label(value: rx.Var, prefix: str, options: list[str]) -> rx.Var:
+    """A stored value (status, priority, reason, sender) in the page's language."""
+    return rx.match(value, *[(option, t(f"{prefix}{option}")) for option in options], value)
+
+
 def _queue_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.link(row["reference"], href="/desk/" + row["id"].to(str))),
         rx.table.cell(rx.text(row["title"])),
-        rx.table.cell(rx.badge(row["priority"], color_scheme=rx.match(
-            row["priority"], ("urgent", "red"), ("high", "orange"), "gray"))),
-        rx.table.cell(row["status"]),
+        rx.table.cell(rx.badge(_label(row["priority"], "desk.", PRIORITIES),
+                               color_scheme=rx.match(row["priority"], ("urgent", "red"),
+                                                     ("high", "orange"), "gray"))),
+        rx.table.cell(_label(row["status"], "desk.", STATUSES)),
         rx.table.cell(row["queue"]),
-        rx.table.cell(row["reason"]),
+        rx.table.cell(_label(row["reason"], "reason.", REASONS)),
         rx.table.cell(row["assignee"]),
         rx.table.cell(row["created"]),
         class_name="desk-row",
@@ -305,9 +343,9 @@ def desk_view() -> rx.Component:
                          default_value=DeskState.queue, aria_label=t("desk.col_queue")),
                 rx.input(name="tag", placeholder=t("desk.tag"), width="8rem",
                          default_value=DeskState.tag, aria_label=t("desk.tag")),
-                rx.input(type="hidden", name="status", value=DeskState.status),
-                rx.input(type="hidden", name="priority", value=DeskState.priority),
-                rx.input(type="hidden", name="assignee", value=DeskState.assignee),
+                rx.el.input(type="hidden", name="status", value=DeskState.status),
+                rx.el.input(type="hidden", name="priority", value=DeskState.priority),
+                rx.el.input(type="hidden", name="assignee", value=DeskState.assignee),
                 rx.button(t("kb.search_button"), type="submit"),
             ), on_submit=DeskState.filter),
             wrap="wrap", spacing="3", align="center",
@@ -337,7 +375,8 @@ def desk_view() -> rx.Component:
 def _desk_message(message: rx.Var) -> rx.Component:
     return rx.box(
         rx.hstack(
-            rx.text(message["sender"], size="1", weight="bold"),
+            rx.text(_label(message["sender"], "desk.sender_", SENDERS), size="1",
+                    weight="bold"),
             rx.text(message["author"], size="1", color_scheme="gray"),
             rx.cond(message["internal"].to(bool), rx.badge(t("desk.internal"),
                                                            color_scheme="amber")),
@@ -368,12 +407,26 @@ def ticket_view() -> rx.Component:
                 _select(ticket["priority"], PRIORITIES, TicketState.set_ticket_priority,
                         "desk.priority", all_option=False),
                 rx.text(t("desk.col_queue"), ": ", ticket["queue"]),
-                rx.text(t("desk.col_assignee"), ": ", ticket["assignee"], id="ticket-assignee"),
+                rx.text(t("desk.col_assignee"), ":"),
+                rx.select.root(
+                    rx.select.trigger(aria_label=t("desk.assign"), id="ticket-assignee"),
+                    rx.select.content(
+                        rx.select.item(t("desk.nobody"), value=NOBODY),
+                        rx.foreach(TicketState.staff, lambda person: rx.select.item(
+                            person["username"], value=person["id"]))),
+                    value=ticket["assignee_id"], on_change=TicketState.assign),
                 rx.button(t("desk.take"), variant="soft", on_click=TicketState.take),
                 rx.button(t("desk.hand_back"), variant="soft", on_click=TicketState.hand_back),
                 rx.button(t("desk.close"), color_scheme="gray", on_click=TicketState.close_ticket),
                 wrap="wrap", spacing="3", align="center",
             ),
+            rx.form(rx.hstack(
+                rx.input(name="tags", default_value=ticket["tags"], key=ticket["tags"],
+                         placeholder=t("desk.tags"), aria_label=t("desk.tags"),
+                         id="ticket-tags", width="20rem", max_length=800),
+                rx.button(t("desk.save_tags"), type="submit", variant="soft"),
+                align="center", wrap="wrap"), on_submit=TicketState.save_tags,
+                reset_on_submit=False),
             rx.cond(TicketState.error != "", notice(TicketState.error)),
             rx.card(rx.heading(t("desk.handoff"), size="3"),
                     rx.text(TicketState.note, white_space="pre-wrap", id="handoff-note"),

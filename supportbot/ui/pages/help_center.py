@@ -8,7 +8,7 @@ import reflex as rx
 
 from supportbot.db import session_scope
 from supportbot.models import EntryStatus, KnowledgeEntry
-from supportbot.services import knowledge
+from supportbot.services import feedback_review, knowledge
 from supportbot.ui.components.layout import page_frame
 from supportbot.ui.i18n import t
 from supportbot.ui.state import SessionState
@@ -24,20 +24,32 @@ def _summary(entry: KnowledgeEntry) -> dict[str, object]:
 class HelpCenterState(rx.State):
     query: str = ""
     locale: str = "all"
+    tag: str = ""  # one topic, or "" for all
+    topics: list[str] = []  # the most used tags of the published articles shown
     articles: list[dict[str, object]] = []
     loaded: bool = False
 
     def _search(self) -> None:
+        locale = None if self.locale == "all" else self.locale
         with session_scope() as session:
-            entries = knowledge.list_published(
-                session, text=self.query, locale=None if self.locale == "all" else self.locale,
-                limit=PAGE_SIZE)
+            entries = knowledge.list_published(session, text=self.query, locale=locale,
+                                               tag=self.tag or None, limit=PAGE_SIZE)
             self.articles = [_summary(entry) for entry in entries]
+            self.topics = [tag for tag, _ in knowledge.published_tags(session, locale=locale)]
         self.loaded = True
 
     @rx.event
     def load(self) -> None:
-        self.query = self.router.url.query_parameters.get("q", "")[:200]
+        parameters = self.router.url.query_parameters
+        self.query = parameters.get("q", "")[:200]
+        self.tag = parameters.get("tag", "").strip().lower()[:40]
+        self._search()
+
+    @rx.event
+    def set_tag(self, tag: str) -> None:
+        """Show one topic's articles; choosing it again (or "") shows every topic."""
+        tag = str(tag).strip().lower()[:40]
+        self.tag = "" if tag == self.tag else tag
         self._search()
 
     @rx.event
@@ -105,6 +117,19 @@ def help_center_view() -> rx.Component:
                 value=HelpCenterState.locale,
                 on_change=HelpCenterState.set_locale,
             ),
+            rx.hstack(
+                rx.text(t("kb.topics"), size="2", color_scheme="gray"),
+                rx.button(t("kb.all_topics"), size="1",
+                          variant=rx.cond(HelpCenterState.tag == "", "solid", "soft"),
+                          on_click=HelpCenterState.set_tag("")),
+                rx.foreach(HelpCenterState.topics, lambda topic: rx.button(
+                    topic, size="1", class_name="kb-topic",
+                    variant=rx.cond(HelpCenterState.tag == topic, "solid", "soft"),
+                    aria_pressed=rx.cond(HelpCenterState.tag == topic, "true", "false"),
+                    on_click=HelpCenterState.set_tag(topic))),
+                spacing="2", wrap="wrap", align="center", width="100%",
+                role="group", aria_label=t("kb.topics"),
+            ),
             rx.cond(
                 HelpCenterState.articles.length() > 0,
                 rx.vstack(
@@ -134,11 +159,14 @@ class ArticleState(rx.State):
     phrasings: list[str] = []
     version: int = 0
     updated: str = ""
+    helpful: int = 0  # ratings of the chat's answers that cited it
+    rated: int = 0
 
     @rx.event
     def load(self) -> None:
         raw_id = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
         entry = None
+        self.helpful = self.rated = 0
         try:
             key = uuid.UUID(raw_id)
         except ValueError:
@@ -146,6 +174,10 @@ class ArticleState(rx.State):
         if key is not None:
             with session_scope() as session:
                 entry = session.get(KnowledgeEntry, key)
+                if entry is not None and entry.status == EntryStatus.published.value:
+                    ratings = feedback_review.ratings_of(session, entry.id)
+                    self.helpful = ratings.helpful
+                    self.rated = ratings.helpful + ratings.not_helpful
         self.found = entry is not None and entry.status == EntryStatus.published.value
         if not self.found:
             return
@@ -167,13 +199,20 @@ def article_view() -> rx.Component:
                     rx.heading(ArticleState.title, size="7", as_="h1"),
                     rx.hstack(
                         rx.badge(ArticleState.locale),
-                        rx.foreach(ArticleState.tags,
-                                   lambda tag: rx.badge(tag, variant="outline", color_scheme="gray")),
+                        rx.foreach(ArticleState.tags, lambda tag: rx.link(
+                            rx.badge(tag, variant="outline", color_scheme="gray"),
+                            href="/kb?tag=" + tag, aria_label=t("kb.topic_link") + " " + tag)),
                         rx.text(t("kb.version"), " ", ArticleState.version, " · ",
                                 t("kb.updated"), " ", ArticleState.updated, size="1",
                                 color_scheme="gray"),
                         spacing="2", wrap="wrap", align="center",
                     ),
+                    rx.cond(ArticleState.rated > 0, rx.hstack(
+                        rx.icon("thumbs-up", size=14, color="var(--gray-11)"),
+                        rx.text(ArticleState.helpful, " ", t("kb.rated_of"), " ",
+                                ArticleState.rated, " ", t("kb.rated_helpful"), size="2",
+                                color_scheme="gray"),
+                        spacing="2", align="center", id="kb-article-ratings")),
                     rx.heading(t("kb.problem"), size="4", as_="h2"),
                     rx.text(ArticleState.problem),
                     rx.heading(t("kb.solution"), size="4", as_="h2"),

@@ -1,0 +1,159 @@
+"""The ONNX Runtime embedding path against sentence-transformers on torch, the export
+cache, and the fallback to torch.
+
+tests/fixtures/clinc150_dev_sample.jsonl: 60 queries of the CLINC150 dev split (every
+52nd; Larson et al. 2019, clinc/oos-eval, CC BY 3.0), as in ../shared/eval/clinc150/.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from supportbot.ai import onnx_export
+from supportbot.ai.embeddings import Embedder, resolve_model_path
+from supportbot.ai.index import passages_of
+from supportbot.ai.records import read_articles
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_KB = ROOT / "supportbot" / "demo" / "kb_demo.jsonl"
+CLINC_SAMPLE = ROOT / "tests" / "fixtures" / "clinc150_dev_sample.jsonl"
+SHIPPED = "all-MiniLM-L6-v2"
+
+
+@pytest.fixture(scope="module")
+def torch_embedder() -> Embedder:
+    return Embedder(SHIPPED, backend="torch")
+
+
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("embedding-cache")
+
+
+@pytest.fixture(scope="module")
+def onnx_embedder(onnx_cache: Path) -> Embedder:
+    return Embedder(SHIPPED, backend="onnx", cache_dir=onnx_cache)
+
+
+def _texts() -> list[str]:
+    passages = [text for article in read_articles(DEMO_KB) for text in passages_of(article)]
+    queries = [json.loads(line)["query"] for line in CLINC_SAMPLE.read_text().splitlines()]
+    # and what the tokenizer must treat as sentence-transformers does: surrounding spaces,
+    # accents, an empty text, one past the 256-token limit
+    odd = ["  leading and trailing spaces  ", "Ünïcödé façade, naïve café", "", "word " * 400]
+    return passages + queries + odd
+
+
+def test_onnx_vectors_match_torch_on_the_demo_kb_and_clinc150(torch_embedder, onnx_embedder):
+    assert (onnx_embedder.backend, torch_embedder.backend) == ("onnx", "torch")
+    assert onnx_embedder.dimension == torch_embedder.dimension == 384
+    texts = _texts()
+    assert len(texts) > 400
+    expected = torch_embedder.encode_many(texts)
+    got = onnx_embedder.encode_many(texts)  # batches of 16 with padding, longest first
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    cosines = (got * expected).sum(axis=1)
+    assert cosines.min() >= 0.9999, texts[int(cosines.argmin())]
+    # one at a time, as queries are encoded: no padding at all
+    for text in texts[-70:]:
+        single = onnx_embedder.encode([text])
+        assert single.shape == (1, 384)
+        assert float(single[0] @ expected[texts.index(text)]) >= 0.9999
+    assert onnx_embedder.encode([]).shape == (0, 384)
+
+
+def test_the_export_is_cached_by_model_content(onnx_embedder, onnx_cache, tmp_path):
+    shipped = resolve_model_path(SHIPPED)
+    key = onnx_export.model_key(shipped)
+    assert [p.name for p in onnx_cache.iterdir() if not p.name.startswith(".")] == [key]
+    meta = json.loads((onnx_cache / key / "export.json").read_text())
+    assert meta["key"] == key and meta["max_seq_length"] == 256
+    assert meta["probe_min_cosine"] >= onnx_export.MIN_PROBE_COSINE
+    # A second load reuses the export (no child process: nothing would make it).
+    assert onnx_export.cached_export(shipped, onnx_cache, export=False) == onnx_cache / key
+
+    # A copy of the model with one weight file changed is another model: another key,
+    # and the cached export is not used for it.
+    changed = tmp_path / "changed"
+    shutil.copytree(shipped, changed, symlinks=False,
+                    ignore=shutil.ignore_patterns("model.safetensors"))
+    data = bytearray((shipped / "model.safetensors").read_bytes())
+    data[-1] ^= 1  # the last byte of the last tensor
+    (changed / "model.safetensors").write_bytes(bytes(data))
+    assert onnx_export.model_key(changed) != key
+    with pytest.raises(onnx_export.ExportFailed):
+        onnx_export.cached_export(changed, onnx_cache, export=False)
+    # The same files elsewhere (a fine-tuned version moved into place) keep their key, and
+    # its figures or read-me do not count.
+    (changed / "model.safetensors").write_bytes((shipped / "model.safetensors").read_bytes())
+    (changed / "finetune.json").write_text("{}")
+    (changed / "README.md").write_text("changed")
+    assert onnx_export.model_key(changed) == key
+
+
+def test_serving_through_onnx_imports_neither_torch_nor_sentence_transformers(
+        onnx_embedder, onnx_cache):
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from supportbot.ai.embeddings import Embedder\n"
+        f"e = Embedder({SHIPPED!r}, backend='onnx', cache_dir=Path({str(onnx_cache)!r}))\n"
+        "v = e.encode(['my vpn keeps disconnecting'])\n"
+        "print(e.backend, v.shape[1], sorted({m.split('.')[0] for m in sys.modules}"
+        " & {'torch', 'sentence_transformers', 'transformers'}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.stdout.split("\n")[0] == "onnx 384 []"
+
+
+def _cls_pooled_copy(folder: Path) -> Path:
+    """The shipped model with CLS pooling instead of mean: a pipeline the ONNX path does
+    not reproduce (symlinks for the large files)."""
+    shipped = resolve_model_path(SHIPPED)
+    folder.mkdir()
+    for item in shipped.iterdir():
+        if item.is_file():
+            (folder / item.name).symlink_to(item)
+    (folder / "1_Pooling").mkdir()
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps({
+        "word_embedding_dimension": 384, "pooling_mode_cls_token": True,
+        "pooling_mode_mean_tokens": False}))
+    return folder
+
+
+def test_a_model_onnx_cannot_reproduce_falls_back_to_torch_and_says_why(
+        tmp_path, caplog, torch_embedder):
+    model = _cls_pooled_copy(tmp_path / "cls-model")
+    with pytest.raises(onnx_export.ExportFailed, match="not mean pooling"):
+        Embedder(str(model), backend="onnx", cache_dir=tmp_path / "cache")
+    with caplog.at_level(logging.WARNING, logger="supportbot.ai.embeddings"):
+        fallback = Embedder(str(model), backend="auto", cache_dir=tmp_path / "cache")
+    assert fallback.backend == "torch"
+    assert "not using ONNX Runtime" in caplog.text and "not mean pooling" in caplog.text
+    # and it is really that model (CLS pooling), not the mean-pooled shipped one
+    texts = ["printer offline", "reset my password"]
+    cosines = (fallback.encode(texts) * torch_embedder.encode(texts)).sum(axis=1)
+    assert cosines.max() < 0.99
+    assert not any(p.name for p in (tmp_path / "cache").glob("*") if not p.name.startswith("."))
+
+
+def test_prune_keeps_the_most_recently_used_exports(tmp_path):
+    for number in range(5):
+        folder = tmp_path / f"key{number}"
+        folder.mkdir()
+        (folder / "export.json").write_text("{}")
+        os.utime(folder / "export.json", (1_000 + number, 1_000 + number))
+    (tmp_path / ".building-x").mkdir()
+    onnx_export.prune(tmp_path, keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".building-x", "key3", "key4"]
