@@ -21,7 +21,8 @@ A conversation of an account needs that account's access token, in the
 `Authorization: Bearer` header or the `access_token` query parameter. The handshake is
 closed with 4401 for a bad token and 4404 for an unknown (or someone else's) session.
 Every turn runs `services.chat.send_message` in a worker thread, as the chat page does;
-other messages are found by reading the conversation every `POLL_SECONDS`.
+other messages are read when a commit signals them (`services.live`: at once in this
+process, through Redis from the others) and at least every `live.FALLBACK_SECONDS`.
 """
 
 from __future__ import annotations
@@ -43,12 +44,12 @@ from supportbot.config import get_settings
 from supportbot.db import session_scope
 from supportbot.errors import NotFound, ServiceError
 from supportbot.models import User
-from supportbot.services import auth_tokens, chat
+from supportbot.services import auth_tokens, chat, live
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-POLL_SECONDS = 0.5
+BUSY_RETRY_SECONDS = 0.2  # a signal during a turn is read once the turn is done
 RECENT = 50  # messages read on each poll
 
 
@@ -65,22 +66,24 @@ def _bearer(websocket: WebSocket) -> str | None:
     return websocket.query_params.get("access_token") or None
 
 
-def _open(session_id: str, token: str | None) -> tuple[str | None, dict[str, Any]]:
-    """The caller's user id (None: anonymous) and the conversation so far."""
+def _open(session_id: str, token: str | None) -> tuple[str | None, str, dict[str, Any]]:
+    """The caller's user id (None: anonymous), the conversation's id and the
+    conversation so far."""
     with session_scope() as session:
         user = auth_tokens.user_from_access_token(session, token) if token else None
         conversation = chat.get_conversation(session, session_id, user=user)
         view = conversation_out(session, conversation).model_dump(mode="json")
-        return (str(user.id) if user else None), view
+        return (str(user.id) if user else None), str(conversation.id), view
 
 
 class ChatSocket:
     """One connection: turns in, answers and other people's messages out."""
 
     def __init__(self, websocket: WebSocket, session_id: str, user_id: str | None,
-                 limiter: RateLimiter) -> None:
+                 limiter: RateLimiter, conversation_id: str = "") -> None:
         self.websocket = websocket
         self.session_id = session_id
+        self.conversation_id = conversation_id
         self.user_id = user_id
         self.limiter = limiter
         self.sent: set[str] = set()  # message ids the client has
@@ -199,22 +202,31 @@ class ChatSocket:
                     for m in chat.messages_of(session, conversation, limit=RECENT)]
 
     async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(POLL_SECONDS)
-            if self.busy:
-                continue
-            try:
-                recent = await asyncio.to_thread(self._recent)
-            except Exception:  # noqa: BLE001 - a failed read is retried on the next poll
-                log.exception("reading the conversation for the WebSocket failed")
-                continue
-            if recent is None:  # the conversation is gone
-                await self.websocket.close(code=4404)
-                return
-            for message in recent:
-                if message["id"] not in self.sent and not self.busy:
-                    self.sent.add(message["id"])
-                    await self.send({"type": "message", "message": message})
+        with live.subscription(self.conversation_id) as changed:
+            while True:
+                await changed.wait(live.FALLBACK_SECONDS)
+                if self.busy:  # the turn's own messages come with its answer
+                    await asyncio.sleep(BUSY_RETRY_SECONDS)
+                    continue
+                changed.clear()
+                if not await self._read():
+                    return
+
+    async def _read(self) -> bool:
+        """Send the messages the client lacks; False when the conversation is gone."""
+        try:
+            recent = await asyncio.to_thread(self._recent)
+        except Exception:  # noqa: BLE001 - a failed read is retried on the next poll
+            log.exception("reading the conversation for the WebSocket failed")
+            return True
+        if recent is None:  # the conversation is gone
+            await self.websocket.close(code=4404)
+            return False
+        for message in recent:
+            if message["id"] not in self.sent and not self.busy:
+                self.sent.add(message["id"])
+                await self.send({"type": "message", "message": message})
+        return True
 
 
 @router.websocket("/ws/chat/{session_id}/")
@@ -225,7 +237,8 @@ async def chat_socket(websocket: WebSocket, session_id: str) -> None:
         await websocket.close(code=4429, reason=f"rate limited; retry in {wait} s")
         return
     try:
-        user_id, ready = await asyncio.to_thread(_open, session_id, _bearer(websocket))
+        user_id, conversation_id, ready = await asyncio.to_thread(
+            _open, session_id, _bearer(websocket))
     except ServiceError as error:
         await websocket.close(code=4000 + error.status, reason=error.code)
         return
@@ -234,4 +247,4 @@ async def chat_socket(websocket: WebSocket, session_id: str) -> None:
         await websocket.close(code=4000 + UNAVAILABLE.status, reason=UNAVAILABLE.code)
         return
     await websocket.accept()
-    await ChatSocket(websocket, session_id, user_id, limiter).run(ready)
+    await ChatSocket(websocket, session_id, user_id, limiter, conversation_id).run(ready)

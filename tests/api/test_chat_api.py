@@ -133,6 +133,25 @@ def test_websocket_answers_and_pushes_agent_replies(client, kb_index, callers):
     assert "secret" not in [m["text"] for m in history]
 
 
+@pytest.mark.timeout(60)  # a push left to the scheduled read (600 s here) fails the test
+def test_an_agent_reply_is_pushed_when_stored_not_at_the_next_scheduled_read(
+        client, kb_index, callers, monkeypatch):
+    """The socket reads its conversation when a commit signals a new message
+    (services/live.py); the scheduled read is pushed out of the test's reach."""
+    from supportbot.services import live
+
+    monkeypatch.setattr(live, "FALLBACK_SECONDS", 600.0)
+    session_id = new_session(client)
+    with client.websocket_connect(f"/ws/chat/{session_id}/") as socket:
+        socket.receive_json()
+        socket.send_json({"text": "", "request_human": True})
+        ticket = socket.receive_json()["reply"]["ticket"]
+        client.post(f"/api/tickets/{ticket['id']}/messages/", headers=callers["agent"].headers,
+                    json={"text": "Right here."})
+        pushed = socket.receive_json()
+        assert pushed["type"] == "message" and pushed["message"]["text"] == "Right here."
+
+
 def test_websocket_streams_generated_pieces_before_the_answer(client, kb_index, settings_env,
                                                               monkeypatch):
     from supportbot.services import chat

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from typing import Any
 
@@ -23,14 +24,14 @@ from sqlmodel import select
 from supportbot.db import session_scope
 from supportbot.errors import NotAuthenticated, NotFound, ServiceError
 from supportbot.models import ConversationStatus, Feedback, Message, User
-from supportbot.services import chat, tickets
+from supportbot.services import chat, live, tickets
 from supportbot.ui.components.layout import notice, page_frame
 from supportbot.ui.i18n import t
 from supportbot.ui.state import SessionState
 from supportbot.ui.translate import service_message
 
 HISTORY = 100  # messages shown
-POLL_SECONDS = 2.0
+POLL_SECONDS = 5.0  # read at least this often while people own the chat (services.live)
 POLL_MINUTES = 30  # a page left open stops polling after this
 
 
@@ -221,34 +222,42 @@ class ChatState(rx.State):
 
     @rx.event(background=True)
     async def poll(self):  # noqa: ANN201
-        """While people own the conversation, fetch their replies as they come."""
+        """While people own the conversation, show their replies as they are stored
+        (`services.live` signals; a read at least every POLL_SECONDS regardless)."""
         async with self:
             if self._polling or not self.chat_session:
                 return
             self._polling = True
             session_id, user_id = self.chat_session, await self._user_id()
+
+        def fetch() -> tuple[str, dict[str, Any]] | None:
+            with session_scope() as session:
+                try:
+                    conversation = chat.get_conversation(
+                        session, session_id, user=_user(user_id, session))
+                except NotFound:
+                    return None
+                return str(conversation.id), conversation_view(session, conversation)
+
         try:
-            for _ in range(int(POLL_MINUTES * 60 / POLL_SECONDS)):
-                await asyncio.sleep(POLL_SECONDS)
-
-                def fetch() -> dict[str, Any] | None:
-                    with session_scope() as session:
-                        try:
-                            conversation = chat.get_conversation(
-                                session, session_id, user=_user(user_id, session))
-                        except NotFound:
-                            return None
-                        return conversation_view(session, conversation)
-
-                view = await asyncio.to_thread(fetch)
-                async with self:
-                    if view is None or self.chat_session != session_id:
-                        return
-                    if view["messages"] != self.messages and not self.sending:
-                        self._apply(view)
-                    if not view["human"]:
-                        self._apply(view)
-                        return
+            first = await asyncio.to_thread(fetch)
+            if first is None:
+                return
+            deadline = time.monotonic() + POLL_MINUTES * 60
+            with live.subscription(first[0]) as changed:
+                while time.monotonic() < deadline:
+                    await changed.wait(POLL_SECONDS)
+                    changed.clear()
+                    fetched = await asyncio.to_thread(fetch)
+                    view = fetched[1] if fetched else None
+                    async with self:
+                        if view is None or self.chat_session != session_id:
+                            return
+                        if view["messages"] != self.messages and not self.sending:
+                            self._apply(view)
+                        if not view["human"]:
+                            self._apply(view)
+                            return
         finally:
             async with self:
                 self._polling = False
