@@ -605,6 +605,8 @@ def loadtest(
     agents: Annotated[int | None, typer.Option(
         help="Agent accounts answering escalations (default: one per 20 sessions).")] = None,
     seed: Annotated[int | None, typer.Option(help="Reproduce the visitors' choices.")] = None,
+    ramp: Annotated[float, typer.Option(
+        help="Seconds over which the sessions start (at most a quarter of the run).")] = 10.0,
     database_url: Annotated[str | None, typer.Option(
         help="The app's database, for the agents and the check (default: DATABASE_URL).")
     ] = None,
@@ -627,7 +629,7 @@ def loadtest(
     except ValueError:
         raise InvalidInput("--think: give MIN-MAX seconds, e.g. 2-4.") from None
     config = LoadConfig(url=url, sessions=sessions, minutes=minutes, think=pause,
-                        agents=agents, seed=seed)
+                        agents=agents, seed=seed, ramp=ramp)
     summary = run_load_test(config, database_url or get_settings().effective_database_url)
     typer.echo(json.dumps(summary, ensure_ascii=False) if as_json else format_report(summary))
     raise typer.Exit(0 if summary["ok"] else 1)

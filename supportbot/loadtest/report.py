@@ -29,6 +29,12 @@ def format_report(summary: dict) -> str:
             if row["n"]:
                 lines.append(f"{label + ' ' + name:<44}{row['n']:>6}" + "".join(
                     f"{_cell(row[p]):>9}" for p in ("p50", "p95", "p99", "max")))
+    windows = summary.get("answers_by_window") or []
+    if windows:
+        lines += ["", f"KB answers by time (both paths; sessions started over the first "
+                      f"{summary.get('ramp_seconds', '-')} s):"]
+        lines += [f"  {w['from_s']:>5g}-{w['to_s']:<5g} s  n {w['n']:>5}  p50 {_cell(w['p50']):>8}"
+                  f"  p95 {_cell(w['p95']):>8}" for w in windows]
     lines += [
         "",
         "counts: " + ", ".join(f"{name.replace('_', ' ')} {value}"

@@ -39,7 +39,7 @@ from supportbot.loadtest.visitors import Pace, RestLink, SocketLink, VisitorSess
 MAX_SESSIONS = 1000
 MAX_MINUTES = 30.0
 SESSIONS_PER_AGENT = 20  # each agent account stays well under RATE_LIMIT_DEFAULT
-RAMP_SECONDS = 10.0  # sessions start spread over this (or a quarter of the run)
+RAMP_SECONDS = 10.0  # default: sessions start spread over this (at most a quarter of the run)
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class LoadConfig:
     delivery: float = 15.0
     agents: int | None = None  # default: one per SESSIONS_PER_AGENT sessions
     seed: int | None = None
+    ramp: float = RAMP_SECONDS  # the sessions' starts are spread over this many seconds
     mix: Mix = field(default_factory=Mix)
 
     def __post_init__(self) -> None:
@@ -62,6 +63,13 @@ class LoadConfig:
         low, high = self.think
         if not 0 <= low <= high <= 60:
             raise InvalidInput("--think must be MIN-MAX seconds, 0 <= MIN <= MAX <= 60.")
+        if not 0 <= self.ramp <= MAX_MINUTES * 60:
+            raise InvalidInput("--ramp must be between 0 and 1800 seconds.")
+
+    @property
+    def ramp_seconds(self) -> float:
+        """The sessions' starts are spread over this: `ramp`, at most a quarter of the run."""
+        return min(self.ramp, self.minutes * 60 / 4)
 
     @property
     def agent_count(self) -> int:
@@ -191,8 +199,9 @@ async def drive(config: LoadConfig, target: Target, credentials: list[tuple[str,
                   "desk": AgentDesk(agents, tally)}
         seconds = config.minutes * 60
         began = time.monotonic()
+        tally.began = began
         deadline = began + seconds
-        ramp = min(RAMP_SECONDS, seconds / 4)
+        ramp = config.ramp_seconds
         tasks = [asyncio.create_task(_visit(
             n, random.Random(rng.random()), began + ramp * n / config.sessions, deadline,
             target, config, shared)) for n in range(config.sessions)]
@@ -215,7 +224,9 @@ def summarize(config: LoadConfig, tally: Tally, check: StorageCheck, seconds: fl
         "ok": ok, "url": config.url, "sessions": config.sessions, "minutes": config.minutes,
         "think_seconds": list(config.think), "agents": config.agent_count,
         "seconds": round(seconds, 1), "load_average": load,
-        "latency_ms": latency_report(tally), "counts": counts,
+        "ramp_seconds": round(config.ramp_seconds, 1),
+        "latency_ms": latency_report(tally), "answers_by_window": tally.answers_by_window(),
+        "counts": counts,
         "errors": {"total": errors, "by_kind": dict(tally.errors.most_common()),
                    "samples": tally.error_samples},
         "storage": check.as_dict(),

@@ -4,10 +4,12 @@ escalations the app reported, and the errors; `summary()` turns it into the repo
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 ERROR_SAMPLES = 20  # error details kept for the report
+WINDOW_SECONDS = 30  # KB answers' latency is also reported per window of the run
 
 
 @dataclass
@@ -58,6 +60,8 @@ class Tally:
     error_samples: list[str] = field(default_factory=list)
     escalations: list[EscalationSeen] = field(default_factory=list)
     session_ids: dict[str, str] = field(default_factory=dict)  # session id -> path
+    began: float = field(default_factory=time.monotonic)  # the sessions' start
+    answered_at: list[tuple[float, float]] = field(default_factory=list)  # (s, ms), KB answers
 
     def message(self, marker: str, session_id: str, path: str, sender: str) -> SentMessage:
         sent = SentMessage(marker, session_id, path, sender)
@@ -69,6 +73,17 @@ class Tally:
         """A user turn answered: kind is answer (retrieval), generated, handoff or silent."""
         self.latencies[(path, kind)].append(milliseconds)
         self.counts[kind] += 1
+        if kind == "answer":
+            self.answered_at.append((time.monotonic() - self.began, milliseconds))
+
+    def answers_by_window(self, seconds: float = WINDOW_SECONDS) -> list[dict]:
+        """KB answers (both paths) by when they arrived: the start, when every session
+        opens, against the steady part of the run."""
+        windows: dict[int, list[float]] = defaultdict(list)
+        for at, milliseconds in self.answered_at:
+            windows[int(at // seconds)].append(milliseconds)
+        return [{"from_s": n * seconds, "to_s": (n + 1) * seconds, **distribution(values)}
+                for n, values in sorted(windows.items())]
 
     def timing(self, path: str, what: str, milliseconds: float) -> None:
         self.latencies[(path, what)].append(milliseconds)

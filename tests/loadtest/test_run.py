@@ -34,7 +34,8 @@ def test_the_command_refuses_another_machine_with_a_clear_error(capsys):
 
 
 @pytest.mark.parametrize("bounds", [{"sessions": 0}, {"sessions": 1001}, {"minutes": 0},
-                                    {"minutes": 31}, {"think": (3.0, 1.0)}])
+                                    {"minutes": 31}, {"think": (3.0, 1.0)}, {"ramp": -1},
+                                    {"ramp": 1801}])
 def test_runs_are_bounded(bounds):
     with pytest.raises(InvalidInput):
         LoadConfig(**bounds)
@@ -47,3 +48,10 @@ def test_each_visitor_and_agent_has_its_own_loopback_address():
     assert all(0 <= int(part) <= 255 for a in seen for part in a.split("."))
     assert "127.0.0.1" not in seen
     assert LoadConfig(sessions=41).agent_count == 3 and LoadConfig(sessions=5).agent_count == 1
+
+
+def test_the_sessions_start_over_the_ramp_at_most_a_quarter_of_the_run():
+    assert LoadConfig(minutes=2).ramp_seconds == 10
+    assert LoadConfig(minutes=2, ramp=25).ramp_seconds == 25
+    assert LoadConfig(minutes=1, ramp=25).ramp_seconds == 15
+    assert LoadConfig(minutes=1, ramp=0).ramp_seconds == 0

@@ -60,3 +60,17 @@ def test_a_storage_problem_fails_the_run():
 
 def test_a_run_that_sent_nothing_is_not_ok():
     assert run_with(Tally(), StorageCheck())["ok"] is False
+
+
+def test_kb_answers_are_also_reported_by_when_they_came():
+    tally = Tally()
+    tally.began -= 65  # the run started 65 s ago: these answers land in its third window
+    tally.turn("ws", "answer", 40.0)
+    tally.turn("rest", "answer", 900.0)
+    tally.turn("ws", "handoff", 5000.0)  # not a KB answer
+    tally.began += 60  # ... and these in its first
+    tally.turn("rest", "answer", 20.0)
+    windows = tally.answers_by_window(30)
+    assert [(w["from_s"], w["n"], w["p95"]) for w in windows] == [(0, 1, 20.0), (60, 2, 900.0)]
+    summary = run_with(tally, StorageCheck(messages_checked=1))
+    assert summary["answers_by_window"] == windows
