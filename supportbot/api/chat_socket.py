@@ -49,7 +49,7 @@ from supportbot.services import auth_tokens, chat, live
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-BUSY_RETRY_SECONDS = 0.2  # a signal during a turn is read once the turn is done
+BUSY_RETRY_SECONDS = 0.05  # a signal during a turn is read once the turn is done
 RECENT = 50  # messages read on each poll
 
 
