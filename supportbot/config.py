@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     # How the embedding model runs: "auto" (ONNX Runtime, falling back to torch), "onnx"
     # or "torch"; ONNX exports are cached by model content (None: data_dir / "embedding-cache").
     embedding_backend: Literal["auto", "onnx", "torch"] = "auto"
+    # The vectors the embedding model makes: "float32" (the model as trained; torch and
+    # ONNX Runtime agree) or "int8" (ONNX Runtime on a dynamically quantized copy of the
+    # export: faster, slightly different vectors). The index records which kind it holds
+    # and is rebuilt when this changes (docs/embedding-versioning.md).
+    embedding_precision: Literal["float32", "int8"] = "float32"
     embedding_cache_path: Path | None = None
     generator_model_name: str = "smollm2"  # "none" turns the generator off
     generator_preload: bool = False  # load at start-up instead of on first use
@@ -180,6 +185,15 @@ class Settings(BaseSettings):
             parse_many(value)
         except ValueError:
             raise ValueError("must look like 10/minute (several joined by ';')") from None
+        return value
+
+    @field_validator("embedding_precision")
+    @classmethod
+    def _int8_needs_onnx(cls, value: str, info: ValidationInfo) -> str:
+        if value == "int8" and info.data.get("embedding_backend") == "torch":
+            raise ValueError(
+                "int8 runs only on ONNX Runtime, and EMBEDDING_BACKEND=torch never uses it: "
+                "set EMBEDDING_BACKEND=auto (or onnx), or EMBEDDING_PRECISION=float32")
         return value
 
     @field_validator("database_url", "redis_url")
