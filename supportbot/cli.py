@@ -166,7 +166,8 @@ def reindex(
         return
     typer.echo(f"Index {meta['version']}: {meta['articles']} articles, {meta['passages']} "
                f"passages ({meta['embedded_passages']} embedded, the rest unchanged), "
-               f"model {meta['model_name']}, KB revision {meta['kb_revision']}.")
+               f"model {meta['model_name']} ({meta['embedding_precision']} vectors), "
+               f"KB revision {meta['kb_revision']}.")
 
 
 @app.command("purge-tokens")
@@ -207,7 +208,7 @@ def search(
     settings = get_settings()
     embedder = _live_embedder()
     index = LiveIndex(settings.effective_index_path, model_name=embedder.name,
-                      dimension=embedder.dimension).get()
+                      dimension=embedder.dimension, precision=embedder.precision).get()
     result = run_search(index, embedder, query, k=k)
     answer = confident_enough(result, settings.confidence_threshold)
     if as_json:
