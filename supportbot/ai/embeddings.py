@@ -160,7 +160,9 @@ def _configured(backend: str | None, precision: str | None,
 
         settings = get_settings()
         backend = backend or settings.embedding_backend
-        precision = precision or settings.embedding_precision
+        # torch asked for here, precision not: torch's own float32 (as in the settings)
+        precision = precision or ("float32" if backend == "torch"
+                                  else settings.embedding_precision)
         cache_dir = cache_dir or settings.effective_embedding_cache_path
     if backend not in BACKENDS:
         raise ValueError(f"embedding backend {backend!r} is not one of {BACKENDS}")
@@ -181,7 +183,8 @@ class Embedder:
     "torch"; `precision`: "float32" (the model as trained) or "int8" (ONNX Runtime on a
     dynamically quantized copy of the export, `onnx_export.quantized`; not with torch);
     `cache_dir`: where ONNX exports are kept. Each defaults to its setting
-    (EMBEDDING_BACKEND, EMBEDDING_PRECISION, EMBEDDING_CACHE_PATH).
+    (EMBEDDING_BACKEND, EMBEDDING_PRECISION, EMBEDDING_CACHE_PATH); with torch, the
+    precision defaults to float32.
 
     `self.backend` says which runtime runs ("onnx" or "torch") and `self.precision` which
     kind of vectors it makes ("float32" or "int8"): torch and ONNX float32 make the same

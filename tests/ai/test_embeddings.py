@@ -157,6 +157,8 @@ def test_int8_vectors_are_close_to_float32_and_the_copy_is_made_once(
 def test_int8_with_the_torch_backend_is_refused_naming_both_settings(tmp_path):
     with pytest.raises(ValueError, match="EMBEDDING_PRECISION=int8.*EMBEDDING_BACKEND=torch"):
         Embedder(SHIPPED, backend="torch", precision="int8", cache_dir=tmp_path)
+    # torch named, precision not: torch's own float32, whatever EMBEDDING_PRECISION says
+    assert Embedder(SHIPPED, backend="torch", cache_dir=tmp_path).precision == "float32"
     with pytest.raises(ValueError, match="precision 'int4'"):
         Embedder(SHIPPED, backend="onnx", precision="int4", cache_dir=tmp_path)
 
