@@ -166,7 +166,8 @@ def reindex(
         return
     typer.echo(f"Index {meta['version']}: {meta['articles']} articles, {meta['passages']} "
                f"passages ({meta['embedded_passages']} embedded, the rest unchanged), "
-               f"model {meta['model_name']}, KB revision {meta['kb_revision']}.")
+               f"model {meta['model_name']} ({meta['embedding_precision']} vectors), "
+               f"KB revision {meta['kb_revision']}.")
 
 
 @app.command("purge-tokens")
@@ -207,7 +208,7 @@ def search(
     settings = get_settings()
     embedder = _live_embedder()
     index = LiveIndex(settings.effective_index_path, model_name=embedder.name,
-                      dimension=embedder.dimension).get()
+                      dimension=embedder.dimension, precision=embedder.precision).get()
     result = run_search(index, embedder, query, k=k)
     answer = confident_enough(result, settings.confidence_threshold)
     if as_json:
@@ -289,8 +290,8 @@ def ask(
 def evaluate(
     kb: Annotated[Path, typer.Option(help="KB file (JSONL: id, title, problem, solution, "
                                           "tags, lang, examples).")],
-    queries: Annotated[Path, typer.Option(help="Queries file (JSONL: qid, query, "
-                                               "gold_kb_id, lang, split).")],
+    queries: Annotated[Path | None, typer.Option(help="Queries file (JSONL: qid, query, "
+                                                      "gold_kb_id, lang, split).")] = None,
     split: Annotated[str | None, typer.Option(help="Only queries of this split.")] = None,
     threshold: Annotated[float | None, typer.Option(
         min=0.0, max=1.0, help="Confidence threshold (default: CONFIDENCE_THRESHOLD).")] = None,
@@ -298,6 +299,11 @@ def evaluate(
     model: Annotated[str | None, typer.Option(
         help="Embedding model name or folder, e.g. one made by `supportbot finetune "
              "--output` (default: EMBEDDING_MODEL_NAME).")] = None,
+    holdout: Annotated[str | None, typer.Option(
+        help="Instead of --queries, a dev set made from the KB file itself: 'phrasings' "
+             "(the articles without their phrasings, queried with them) or 'problem' "
+             "(without phrasings and problem text, queried with both), as "
+             "`fit-confidence --holdout` uses them.")] = None,
 ) -> None:
     """Measure retrieval and answer/escalate decisions on a KB and a queries file.
 
@@ -306,11 +312,24 @@ def evaluate(
     import json
 
     from supportbot.ai.embeddings import get_embedder
-    from supportbot.ai.evaluation import evaluate_files
+    from supportbot.ai.evaluation import evaluate_files, report, run_queries
 
+    if (queries is None) == (holdout is None):
+        raise typer.BadParameter("give --queries or --holdout (phrasings or problem)")
+    if holdout not in (None, "phrasings", "problem"):
+        raise typer.BadParameter("phrasings or problem", param_hint="--holdout")
     chosen = get_settings().confidence_threshold if threshold is None else threshold
     embedder = get_embedder(model) if model else _embedder()
-    figures = evaluate_files(kb, queries, embedder, chosen, split)
+    if holdout:
+        from supportbot.ai.fitting import holdout_phrasings
+        from supportbot.ai.index import build_index
+        from supportbot.ai.records import read_articles
+
+        articles, wanted = holdout_phrasings(read_articles(kb),
+                                             with_problem=holdout == "phrasings")
+        figures = report(run_queries(build_index(articles, embedder), embedder, wanted), chosen)
+    else:
+        figures = evaluate_files(kb, queries, embedder, chosen, split)
     if as_json:
         typer.echo(json.dumps(figures))
         return

@@ -11,7 +11,8 @@ import functools
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "insecure-development-key-change-me-in-production"
@@ -71,6 +72,12 @@ class Settings(BaseSettings):
     # How the embedding model runs: "auto" (ONNX Runtime, falling back to torch), "onnx"
     # or "torch"; ONNX exports are cached by model content (None: data_dir / "embedding-cache").
     embedding_backend: Literal["auto", "onnx", "torch"] = "auto"
+    # The vectors the embedding model makes: "float32" (the model as trained; torch and
+    # ONNX Runtime agree) or "int8" (ONNX Runtime on a dynamically quantized copy of the
+    # export: faster, slightly different vectors). The index records which kind it holds
+    # and is rebuilt when this changes (docs/embedding-versioning.md). int8 needs ONNX
+    # Runtime: left unset with EMBEDDING_BACKEND=torch it is float32; set, an error.
+    embedding_precision: Literal["float32", "int8"] = "int8"
     embedding_cache_path: Path | None = None
     generator_model_name: str = "smollm2"  # "none" turns the generator off
     generator_preload: bool = False  # load at start-up instead of on first use
@@ -181,6 +188,17 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("must look like 10/minute (several joined by ';')") from None
         return value
+
+    @model_validator(mode="after")
+    def _int8_needs_onnx(self) -> Settings:
+        if self.embedding_backend == "torch" and self.embedding_precision == "int8":
+            if "embedding_precision" in self.model_fields_set:
+                raise ValueError(
+                    "EMBEDDING_PRECISION=int8 runs only on ONNX Runtime, and "
+                    "EMBEDDING_BACKEND=torch never uses it: set EMBEDDING_BACKEND=auto (or "
+                    "onnx), or EMBEDDING_PRECISION=float32")
+            self.embedding_precision = "float32"  # the default, not asked for: torch's own
+        return self
 
     @field_validator("database_url", "redis_url")
     @classmethod

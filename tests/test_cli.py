@@ -156,3 +156,25 @@ def test_generator_bench_reports_its_figures(capsys, settings_env, embedder):
     settings_env(GENERATOR_MODEL_NAME="none")
     code, _, err = run(capsys, "generator-bench")
     assert code == 2 and "nothing to measure" in err
+
+
+def test_eval_on_a_dev_set_made_from_the_kb_file_itself(capsys):
+    import json
+
+    from supportbot.ai.records import read_articles
+    from tests.ai.conftest import KB_SMALL
+
+    articles = read_articles(KB_SMALL)
+    phrasings = sum(len(article.examples) for article in articles)
+    problems = sum(1 for article in articles if article.problem)
+    code, output, _ = run(capsys, "eval", "--kb", str(KB_SMALL), "--holdout", "phrasings",
+                          "--json")
+    assert code == 0
+    figures = json.loads(output)
+    assert figures["n_answerable"] == phrasings and figures["n_no_answer"] == 0
+    assert figures["recall_at_1"] > 0.5
+    code, output, _ = run(capsys, "eval", "--kb", str(KB_SMALL), "--holdout", "problem",
+                          "--json")
+    assert code == 0 and json.loads(output)["n_answerable"] == phrasings + problems
+    code, _, error = run(capsys, "eval", "--kb", str(KB_SMALL))
+    assert code != 0 and "--queries or --holdout" in error

@@ -80,3 +80,23 @@ def test_env_example_documents_every_setting_and_loads(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     settings = load_settings(_env_file=example)
     assert settings == load_settings(_env_file=None)  # the example shows the defaults
+
+
+def test_int8_vectors_with_the_torch_backend_name_both_settings(monkeypatch):
+    monkeypatch.setenv("EMBEDDING_BACKEND", "torch")
+    monkeypatch.setenv("EMBEDDING_PRECISION", "int8")
+    with pytest.raises(ConfigError, match="EMBEDDING_PRECISION=int8 .*EMBEDDING_BACKEND=torch"):
+        load_settings(_env_file=None)
+    monkeypatch.setenv("EMBEDDING_PRECISION", "float32")
+    assert load_settings(_env_file=None).embedding_backend == "torch"
+    # int8 is the default: torch without EMBEDDING_PRECISION means torch's own float32
+    monkeypatch.delenv("EMBEDDING_PRECISION")
+    assert load_settings(_env_file=None).embedding_precision == "float32"
+    monkeypatch.delenv("EMBEDDING_BACKEND")
+    assert load_settings(_env_file=None).embedding_precision == "int8"
+    monkeypatch.setenv("EMBEDDING_BACKEND", "auto")
+    monkeypatch.setenv("EMBEDDING_PRECISION", "int8")
+    assert load_settings(_env_file=None).embedding_precision == "int8"
+    monkeypatch.setenv("EMBEDDING_PRECISION", "int4")
+    with pytest.raises(ConfigError, match="EMBEDDING_PRECISION"):
+        load_settings(_env_file=None)

@@ -47,6 +47,7 @@ class BenchRow:
     raw_vectors_mb: float  # passages x dimension float32
     build_peak_rss_mb: float  # the process that built and saved the index
     serve_peak_rss_mb: float  # a fresh process: model + index loaded from disk + queries
+    precision: str = "float32"  # the embedder's vectors (EMBEDDING_PRECISION)
 
 
 def synthetic_kb(seed_articles: list[ArticleRecord], size: int) -> list[ArticleRecord]:
@@ -104,20 +105,22 @@ def run(seed_articles: list[ArticleRecord], embedder: Embedder, size: int,
         build_peak = peak_rss_mb()
         spawn = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(1, mp_context=spawn) as pool:
-            hybrid, dense, serve_peak = pool.submit(_serve, root, embedder.name, asked).result()
+            hybrid, dense, serve_peak = pool.submit(_serve, root, embedder.name,
+                                                    embedder.precision, asked).result()
     return BenchRow(size, passages, round(reindex_s, 1), round(reindex_cpu_s, 1),
                     *_percentiles(hybrid), *_percentiles(dense), round(index_mb, 1),
                     round(passages * embedder.dimension * 4 / 2**20, 1), round(build_peak),
-                    round(serve_peak))
+                    round(serve_peak), embedder.precision)
 
 
-def _serve(root: Path, model_name: str, asked: list[str]) -> tuple[list[float], list[float],
-                                                                    float]:
+def _serve(root: Path, model_name: str, precision: str,
+           asked: list[str]) -> tuple[list[float], list[float], float]:
     """In a fresh process: load the model and the index, answer `asked` once (warm-up; the
     peak RSS is taken then, before the baseline's own index is loaded), then time each
     query through the retriever and through the plain dense baseline, alternately."""
-    embedder = Embedder(model_name)
-    index = load(root / "index", model_name=model_name, dimension=embedder.dimension)
+    embedder = Embedder(model_name, precision=precision)
+    index = load(root / "index", model_name=model_name, dimension=embedder.dimension,
+                 precision=embedder.precision)
     for text in asked:
         search(index, embedder, text)
     serve_peak = peak_rss_mb()
@@ -223,6 +226,13 @@ def bench_passages(seed_articles: list[ArticleRecord], count: int = 1500) -> lis
     return list(seen)[:count]
 
 
+def _bench_embedder(model_name: str, backend: str) -> Embedder:
+    """"torch", "onnx" (both float32) or "onnx-int8", whatever the settings say."""
+    if backend == "onnx-int8":
+        return Embedder(model_name, backend="onnx", precision="int8")
+    return Embedder(model_name, backend=backend, precision="float32")
+
+
 def embedding_speed(seed_articles: list[ArticleRecord], model_name: str,
                     backends: tuple[str, ...] = ("torch", "onnx", "onnx-int8"),
                     passages: int = 1500, queries: int = 200,
@@ -235,7 +245,7 @@ def embedding_speed(seed_articles: list[ArticleRecord], model_name: str,
     asked = [picker.choice(article.examples) for article in picker.sample(articles, queries)]
     for backend in backends:
         if backend != "torch":
-            Embedder(model_name, backend=backend)  # exported (and quantized) before timing
+            _bench_embedder(model_name, backend)  # exported (and quantized) before timing
     spawn = multiprocessing.get_context("spawn")
     rows, reference = [], None
     for backend in ("torch", *[b for b in backends if b != "torch"]):
@@ -264,7 +274,7 @@ def _embed_speed(model_name: str, backend: str, texts: list[str], asked: list[st
 
     embeddings.TORCH_THREADS = embeddings.ONNX_THREADS = threads
     started = time.perf_counter()
-    embedder = Embedder(model_name, backend=backend)
+    embedder = _bench_embedder(model_name, backend)
     load_s = time.perf_counter() - started
     loaded = _current_rss_mb()
     started, cpu_started = time.perf_counter(), time.process_time()

@@ -93,6 +93,8 @@ class SearchIndex:
     idf: dict[str, float]  # BM25 idf of every stem in the KB
     positions: dict[str, int] = field(default_factory=dict)
     embedded_passages: int = 0  # passages this build had to embed (the rest were reused)
+    # The kind of vectors (Embedder.precision): an index holds one kind only.
+    embedding_precision: str = "float32"
     # Classifier head over phrasings: logits = vector @ head_weights.T + head_bias.
     head_weights: np.ndarray | None = None  # (articles, dimension)
     head_bias: np.ndarray | None = None  # (articles,)
@@ -209,7 +211,8 @@ def build_index(articles: list[ArticleRecord], embedder: Embedder, *,
                 reuse: dict[str, np.ndarray] | None = None) -> SearchIndex:
     """Index `articles` (already validated, unique ids, at least one).
 
-    `reuse` (from `known_vectors` of the previous version, same model) saves embedding
+    `reuse` (from `known_vectors` of the previous version, same model and precision:
+    `store.load` checks both) saves embedding
     the passages that did not change: editing one article re-embeds only that article.
     """
     texts: list[str] = []
@@ -239,6 +242,7 @@ def build_index(articles: list[ArticleRecord], embedder: Embedder, *,
         idf=idf,
         positions={article.id: position for position, article in enumerate(articles)},
         embedded_passages=embedded,
+        embedding_precision=embedder.precision,
         head_weights=head[0] if head else None,
         head_bias=head[1] if head else None,
     )

@@ -12,6 +12,8 @@ Cache layout (EMBEDDING_CACHE_PATH, default $DATA_DIR/embedding-cache):
                             token_type_ids (int64, batch x tokens), output last_hidden_state
     <key>/tokenizer.json    the model's fast tokenizer, truncating at max_seq_length
     <key>/export.json       key, max_seq_length, dimension, versions, probe cosines
+    <key>/model.int8.onnx   its int8 copy (`quantized`, made on first use with
+                            EMBEDDING_PRECISION=int8, checked against model.onnx)
     .building-<key>-<id>/   an export being written (never read; removed when stale)
 
 `key` is a SHA-256 over the model folder's files (names and contents; README.md and
@@ -38,6 +40,9 @@ log = logging.getLogger(__name__)
 
 EXPORT_FORMAT = 1  # bump when the export's layout or recipe changes
 MIN_PROBE_COSINE = 0.9999
+# int8 vectors move: 0.983 at worst over 1,500 bench passages (docs/retrieval.md); a copy
+# far below that is broken, not quantized.
+MIN_INT8_PROBE_COSINE = 0.95
 KEEP_EXPORTS = 6  # most recently used; a deployment holds the base model and a few versions
 EXPORT_TIMEOUT_S = 900
 _IGNORED = {"README.md", "finetune.json", ".gitattributes"}
@@ -201,16 +206,41 @@ def export(model_dir: Path, cache_dir: Path) -> Path:
 
 def quantized(folder: Path, *, per_channel: bool = True) -> str:
     """An int8 copy of an export (onnxruntime dynamic quantization: int8 weights, and
-    activations quantized per call) beside its model.onnx; returns its file name."""
+    activations quantized per call) beside its model.onnx, made here the first time (a few
+    seconds; needs `onnx`, not torch); returns its file name. Kept only if its vectors of
+    the probe texts stay near the float32 export's (cosine >= MIN_INT8_PROBE_COSINE),
+    else ExportFailed."""
     name = "model.int8.onnx" if per_channel else "model.int8-tensor.onnx"
     if not (folder / name).is_file():
+        import numpy as np
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
+        from supportbot.ai.embeddings import OnnxBackend
+
         temporary = folder / f".{name}-{secrets.token_hex(3)}"
-        quantize_dynamic(folder / "model.onnx", temporary, per_channel=per_channel,
-                         weight_type=QuantType.QInt8)
-        os.replace(temporary, folder / name)
+        root = logging.getLogger()
+        root.addFilter(_no_preprocessing_advice)
+        try:
+            quantize_dynamic(folder / "model.onnx", temporary, per_channel=per_channel,
+                             weight_type=QuantType.QInt8)
+            expected = OnnxBackend(folder, threads=1).encode(_PROBES, batch_size=2)
+            got = OnnxBackend(folder, threads=1, model_file=temporary.name).encode(
+                _PROBES, batch_size=2)
+            cosines = (expected * got).sum(axis=1)
+            if float(np.min(cosines)) < MIN_INT8_PROBE_COSINE:
+                raise ExportFailed(f"int8 vectors too far from float32: cosines {cosines}")
+            with temporary.open("rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(temporary, folder / name)
+        finally:
+            root.removeFilter(_no_preprocessing_advice)
+            temporary.unlink(missing_ok=True)
     return name
+
+
+def _no_preprocessing_advice(record: logging.LogRecord) -> bool:
+    """quantize_dynamic logs advice meant for static image-model quantization."""
+    return not record.getMessage().startswith("Please consider to run pre-processing")
 
 
 def _check_pipeline(model_dir: Path) -> None:

@@ -4,7 +4,8 @@ Layout under FAISS_INDEX_PATH (docs/embedding-versioning.md):
 
     CURRENT                 name of the version being served (replaced atomically)
     v<time>-<id>/           one complete version
-        meta.json           model name, dimension, KB revision, created_at, counts
+        meta.json           model name, dimension, embedding precision, KB revision,
+                            created_at, counts
         articles.jsonl      the records indexed
         faiss.index  passage_article.npy  centroids.npy  [head.npz]  lexical.pkl
         ngram_indptr.npy  ngram_rows.npy  ngram_weights.npy   (memory-mapped when read)
@@ -47,7 +48,13 @@ class IndexUnavailable(RuntimeError):
 
 
 class IndexMismatch(IndexUnavailable):
-    """The index on disk was built by another embedding model or dimension."""
+    """The index on disk was built by another embedding model, dimension or precision
+    (float32 or int8 vectors), or has another layout."""
+
+
+def precision_of(meta: dict[str, object]) -> str:
+    """The kind of vectors a version holds; versions from before the field are float32."""
+    return str(meta.get("embedding_precision") or "float32")
 
 
 def kb_revision(articles: list[ArticleRecord]) -> str:
@@ -77,6 +84,7 @@ def save(index: SearchIndex, root: Path) -> dict[str, object]:
         "version": version,
         "model_name": index.model_name,
         "dimension": index.dimension,
+        "embedding_precision": index.embedding_precision,
         "kb_revision": kb_revision(index.articles),
         "created_at": datetime.now(timezone.utc).isoformat(),
         "articles": index.size,
@@ -142,8 +150,9 @@ def read_meta(root: Path, version: str | None = None) -> dict[str, object]:
         raise IndexUnavailable(f"index version {version} at {root} is unreadable: {error}") from None
 
 
-def load(root: Path, *, model_name: str, dimension: int) -> SearchIndex:
-    """Load the current version; IndexMismatch if another model or dimension built it."""
+def load(root: Path, *, model_name: str, dimension: int, precision: str) -> SearchIndex:
+    """Load the current version; IndexMismatch if another model, dimension or precision
+    (`Embedder.precision`) built it, or it has another format."""
     meta = read_meta(root)
     if meta.get("format") != FORMAT:
         raise IndexMismatch(f"index format {meta.get('format')} is not {FORMAT}")
@@ -152,6 +161,11 @@ def load(root: Path, *, model_name: str, dimension: int) -> SearchIndex:
             f"index {meta['version']} was built with {meta['model_name']} "
             f"({meta['dimension']} dimensions); the configured model is {model_name} "
             f"({dimension} dimensions)"
+        )
+    if precision_of(meta) != precision:
+        raise IndexMismatch(
+            f"index {meta['version']} holds {precision_of(meta)} vectors; the configured "
+            f"embedder makes {precision} ones (EMBEDDING_PRECISION)"
         )
     folder = root / str(meta["version"])
     with (folder / "articles.jsonl").open(encoding="utf-8") as handle:
@@ -164,6 +178,7 @@ def load(root: Path, *, model_name: str, dimension: int) -> SearchIndex:
         articles=articles,
         model_name=str(meta["model_name"]),
         dimension=int(meta["dimension"]),
+        embedding_precision=precision_of(meta),
         passage_article=np.load(folder / "passage_article.npy"),
         faiss_index=faiss.read_index(str(folder / "faiss.index")),
         bm25=lexical["bm25"],
@@ -181,17 +196,19 @@ class LiveIndex:
     """The index a running process serves; picks up a newer version without a restart.
 
     `get()` looks at CURRENT at most every `check_seconds` and reloads when it changed.
-    An index built by another model is refused and `on_mismatch` is called once (the app
-    schedules a rebuild there); the index already loaded keeps serving meanwhile (search
-    it with its own `model_name`), and with none loaded `get()` raises IndexUnavailable.
+    An index built by another model or precision is refused and `on_mismatch` is called
+    once (the app schedules a rebuild there); the index already loaded keeps serving
+    meanwhile (search it with its own `model_name` and `embedding_precision`), and with
+    none loaded `get()` raises IndexUnavailable.
     """
 
-    def __init__(self, root: Path, *, model_name: str, dimension: int,
+    def __init__(self, root: Path, *, model_name: str, dimension: int, precision: str,
                  on_mismatch: Callable[[IndexMismatch], None] | None = None,
                  check_seconds: float = 1.0) -> None:
         self.root = root
         self.model_name = model_name
         self.dimension = dimension
+        self.precision = precision
         self.on_mismatch = on_mismatch
         self.check_seconds = check_seconds
         self._index: SearchIndex | None = None
@@ -204,12 +221,15 @@ class LiveIndex:
     def version(self) -> str | None:
         return self._version
 
-    def follow(self, model_name: str, dimension: int) -> None:
-        """Expect indexes built by this model from now on (a fine-tuned version was
-        activated). The loaded index keeps serving until one built by it is current."""
-        if (model_name, dimension) != (self.model_name, self.dimension):
+    def follow(self, model_name: str, dimension: int, precision: str) -> None:
+        """Expect indexes built by this model and precision from now on (a fine-tuned
+        version was activated, or EMBEDDING_PRECISION changed). The loaded index keeps
+        serving until one built by it is current."""
+        if (model_name, dimension, precision) != (self.model_name, self.dimension,
+                                                  self.precision):
             with self._lock:
                 self.model_name, self.dimension = model_name, dimension
+                self.precision = precision
                 self._checked, self._reported = 0.0, None
 
     def get(self) -> SearchIndex:
@@ -219,11 +239,13 @@ class LiveIndex:
         with self._lock:
             self._checked = now
             version = current_version(self.root)
-            stale_model = self._index is not None and self._index.model_name != self.model_name
-            if version and (version != self._version or stale_model):
+            stale = self._index is not None and (
+                self._index.model_name != self.model_name
+                or self._index.embedding_precision != self.precision)
+            if version and (version != self._version or stale):
                 try:
                     self._index = load(self.root, model_name=self.model_name,
-                                       dimension=self.dimension)
+                                       dimension=self.dimension, precision=self.precision)
                     self._version = version
                 except IndexMismatch as error:
                     if self._reported != version and self.on_mismatch:

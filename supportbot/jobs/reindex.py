@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from supportbot.ai.embeddings import get_embedder
 from supportbot.ai.index import build_index, known_vectors
-from supportbot.ai.store import IndexUnavailable, kb_revision, load, read_meta, save
+from supportbot.ai.store import (FORMAT, IndexUnavailable, kb_revision, load, precision_of,
+                                 read_meta, save)
 from supportbot.config import get_settings
 from supportbot.jobs.queue import enqueue
 from supportbot.db import session_scope
@@ -17,7 +18,8 @@ def rebuild_index(show_progress: bool = False, if_changed: bool = False) -> dict
 
     Returns the new version's metadata. With no published article, nothing is written and
     the previous version (if any) keeps serving. With `if_changed`, nothing is built when
-    the current version already holds this KB revision with the configured model.
+    the current version already holds this KB revision with the configured model and
+    precision, in the current format.
     """
     settings = get_settings()
     model_name = embedding_model_name()
@@ -25,18 +27,22 @@ def rebuild_index(show_progress: bool = False, if_changed: bool = False) -> dict
         records = published_records(session)
     if not records:
         return {"skipped": "no published article"}
+    embedder = get_embedder(model_name)
     if if_changed:
         try:
             meta = read_meta(settings.effective_index_path)
         except IndexUnavailable:
             meta = {}
         if (meta.get("kb_revision") == kb_revision(records)
-                and meta.get("model_name") == model_name):
+                and meta.get("model_name") == model_name
+                and meta.get("format") == FORMAT
+                and precision_of(meta) == embedder.precision):
             return {**meta, "skipped": "the index is up to date"}
-    embedder = get_embedder(model_name)
-    try:  # vectors of unchanged passages come from the current version (same model only)
+    try:  # vectors of unchanged passages come from the current version: the same model
+        # and precision only (`load` refuses any other as IndexMismatch)
         reuse = known_vectors(load(settings.effective_index_path, model_name=embedder.name,
-                                   dimension=embedder.dimension))
+                                   dimension=embedder.dimension,
+                                   precision=embedder.precision))
     except IndexUnavailable:
         reuse = {}
     index = build_index(records, embedder, show_progress=show_progress, reuse=reuse)

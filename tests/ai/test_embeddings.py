@@ -31,7 +31,7 @@ SHIPPED = "all-MiniLM-L6-v2"
 
 @pytest.fixture(scope="module")
 def torch_embedder() -> Embedder:
-    return Embedder(SHIPPED, backend="torch")
+    return Embedder(SHIPPED, backend="torch", precision="float32")
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,13 @@ def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def onnx_embedder(onnx_cache: Path) -> Embedder:
-    return Embedder(SHIPPED, backend="onnx", cache_dir=onnx_cache)
+    return Embedder(SHIPPED, backend="onnx", precision="float32", cache_dir=onnx_cache)
+
+
+@pytest.fixture(scope="module")
+def int8_embedder() -> Embedder:
+    """int8 in the run's own cache (EMBEDDING_CACHE_PATH): one quantization per run."""
+    return Embedder(SHIPPED, backend="onnx", precision="int8")
 
 
 def _texts() -> list[str]:
@@ -55,6 +61,8 @@ def _texts() -> list[str]:
 
 def test_onnx_vectors_match_torch_on_the_demo_kb_and_clinc150(torch_embedder, onnx_embedder):
     assert (onnx_embedder.backend, torch_embedder.backend) == ("onnx", "torch")
+    # the same kind of vectors: an index either builds is served by the other
+    assert onnx_embedder.precision == torch_embedder.precision == "float32"
     assert onnx_embedder.dimension == torch_embedder.dimension == 384
     texts = _texts()
     assert len(texts) > 400
@@ -107,14 +115,81 @@ def test_serving_through_onnx_imports_neither_torch_nor_sentence_transformers(
         "import sys\n"
         "from pathlib import Path\n"
         "from supportbot.ai.embeddings import Embedder\n"
-        f"e = Embedder({SHIPPED!r}, backend='onnx', cache_dir=Path({str(onnx_cache)!r}))\n"
+        f"e = Embedder({SHIPPED!r}, backend='onnx', precision='float32',"
+        f" cache_dir=Path({str(onnx_cache)!r}))\n"
+        f"q = Embedder({SHIPPED!r}, backend='onnx', precision='int8')\n"  # the run's cache
         "v = e.encode(['my vpn keeps disconnecting'])\n"
-        "print(e.backend, v.shape[1], sorted({m.split('.')[0] for m in sys.modules}"
+        "w = q.encode(['my vpn keeps disconnecting'])\n"
+        "print(e.backend, e.precision, q.backend, q.precision, v.shape[1], w.shape[1],"
+        " sorted({m.split('.')[0] for m in sys.modules}"
         " & {'torch', 'sentence_transformers', 'transformers'}))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=True, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    assert done.stdout.split("\n")[0] == "onnx 384 []"
+    assert done.stdout.split("\n")[0] == "onnx float32 onnx int8 384 384 []"
+
+
+def test_int8_vectors_are_close_to_float32_and_the_copy_is_made_once(
+        int8_embedder, onnx_embedder):
+    from supportbot.config import get_settings
+
+    assert (int8_embedder.backend, int8_embedder.precision) == ("onnx", "int8")
+    folder = get_settings().effective_embedding_cache_path / onnx_export.model_key(
+        resolve_model_path(SHIPPED))
+    made = (folder / "model.int8.onnx").stat()
+    assert made.st_size < (folder / "model.onnx").stat().st_size / 3  # int8 weights
+    texts = _texts()
+    expected = onnx_embedder.encode_many(texts)
+    got = int8_embedder.encode_many(texts)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    cosines = (got * expected).sum(axis=1)
+    # near (docs/retrieval.md: mean 0.992, min 0.983 on 1,500 bench passages), not equal:
+    # vectors of another kind, which an index must not mix with float32 ones
+    assert cosines.mean() > 0.98 and cosines.min() > onnx_export.MIN_INT8_PROBE_COSINE
+    assert cosines.mean() < 0.9995
+    again = Embedder(SHIPPED, backend="onnx", precision="int8")
+    assert (folder / "model.int8.onnx").stat().st_mtime_ns == made.st_mtime_ns  # reused
+    np.testing.assert_array_equal(again.encode(texts[:5]), int8_embedder.encode(texts[:5]))
+    assert not list(folder.glob(".model.int8*"))  # no temporary file left
+
+
+def test_int8_with_the_torch_backend_is_refused_naming_both_settings(tmp_path):
+    with pytest.raises(ValueError, match="EMBEDDING_PRECISION=int8.*EMBEDDING_BACKEND=torch"):
+        Embedder(SHIPPED, backend="torch", precision="int8", cache_dir=tmp_path)
+    # torch named, precision not: torch's own float32, whatever EMBEDDING_PRECISION says
+    assert Embedder(SHIPPED, backend="torch", cache_dir=tmp_path).precision == "float32"
+    with pytest.raises(ValueError, match="precision 'int4'"):
+        Embedder(SHIPPED, backend="onnx", precision="int4", cache_dir=tmp_path)
+
+
+def test_an_int8_copy_that_cannot_be_made_falls_back_to_onnx_float32(
+        onnx_embedder, onnx_cache, monkeypatch, caplog):
+    def broken(_folder):
+        raise onnx_export.ExportFailed("int8 vectors too far from float32")
+
+    monkeypatch.setattr(onnx_export, "quantized", broken)
+    with pytest.raises(onnx_export.ExportFailed):
+        Embedder(SHIPPED, backend="onnx", precision="int8", cache_dir=onnx_cache)
+    with caplog.at_level(logging.WARNING, logger="supportbot.ai.embeddings"):
+        fallback = Embedder(SHIPPED, backend="auto", precision="int8", cache_dir=onnx_cache)
+    assert (fallback.backend, fallback.precision) == ("onnx", "float32")
+    assert "no int8 copy" in caplog.text and "too far" in caplog.text
+    texts = ["printer offline", "reset my password"]
+    np.testing.assert_array_equal(fallback.encode(texts), onnx_embedder.encode(texts))
+
+
+def test_a_broken_int8_copy_is_not_kept(onnx_embedder, onnx_cache, tmp_path, monkeypatch):
+    key = onnx_export.model_key(resolve_model_path(SHIPPED))
+    folder = tmp_path / key
+    folder.mkdir()
+    for item in (onnx_cache / key).iterdir():
+        (folder / item.name).symlink_to(item)
+    monkeypatch.setattr(onnx_export, "MIN_INT8_PROBE_COSINE", 1.01)  # nothing passes
+    with pytest.raises(onnx_export.ExportFailed, match="too far from float32"):
+        onnx_export.quantized(folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["export.json", "model.onnx",
+                                                        "tokenizer.json"]
 
 
 def _cls_pooled_copy(folder: Path) -> Path:
@@ -136,10 +211,12 @@ def test_a_model_onnx_cannot_reproduce_falls_back_to_torch_and_says_why(
         tmp_path, caplog, torch_embedder):
     model = _cls_pooled_copy(tmp_path / "cls-model")
     with pytest.raises(onnx_export.ExportFailed, match="not mean pooling"):
-        Embedder(str(model), backend="onnx", cache_dir=tmp_path / "cache")
+        Embedder(str(model), backend="onnx", precision="float32", cache_dir=tmp_path / "cache")
     with caplog.at_level(logging.WARNING, logger="supportbot.ai.embeddings"):
-        fallback = Embedder(str(model), backend="auto", cache_dir=tmp_path / "cache")
-    assert fallback.backend == "torch"
+        fallback = Embedder(str(model), backend="auto", precision="int8",
+                            cache_dir=tmp_path / "cache")
+    # int8 was asked for, but only ONNX Runtime makes it: torch's float32 vectors it is
+    assert (fallback.backend, fallback.precision) == ("torch", "float32")
     assert "not using ONNX Runtime" in caplog.text and "not mean pooling" in caplog.text
     # and it is really that model (CLS pooling), not the mean-pooled shipped one
     texts = ["printer offline", "reset my password"]

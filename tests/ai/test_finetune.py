@@ -6,6 +6,7 @@ import pytest
 from supportbot.ai import finetune, onnx_export
 from supportbot.ai.embeddings import Embedder, resolve_model_path
 from supportbot.ai.index import passages_of
+from supportbot.config import get_settings
 
 
 def test_hold_out_moves_a_share_of_each_articles_phrasings_to_dev(articles):
@@ -54,6 +55,8 @@ def test_training_pulls_phrasings_towards_their_article(articles, tmp_path, embe
     tuned = Embedder(str(tmp_path / "model"))
     # A fine-tuned model gets its own ONNX export (another content key than the base's).
     assert tuned.backend == "onnx" == embedder.backend
+    # and the same kind of vectors as the shipped model's (EMBEDDING_PRECISION)
+    assert tuned.precision == embedder.precision == get_settings().embedding_precision
     assert onnx_export.model_key(tmp_path / "model") != onnx_export.model_key(
         resolve_model_path("all-MiniLM-L6-v2"))
     anchors = [passages_of(article)[0] for article in articles]

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import numpy as np
@@ -6,6 +7,8 @@ import pytest
 from supportbot.ai import store
 from supportbot.ai.index import build_index
 from supportbot.ai.retriever import search
+
+MINILM = {"model_name": "all-MiniLM-L6-v2", "dimension": 384}
 
 
 def ids(result):
@@ -18,7 +21,7 @@ def test_save_and_load_give_the_same_answers(tmp_path, small_index, embedder):
     assert meta["model_name"] == "all-MiniLM-L6-v2" and meta["dimension"] == 384
     assert meta["articles"] == 10 and meta["passages"] == len(small_index.vectors)
     assert set(meta) >= {"kb_revision", "created_at"}
-    loaded = store.load(tmp_path, model_name="all-MiniLM-L6-v2", dimension=384)
+    loaded = store.load(tmp_path, **MINILM, precision=small_index.embedding_precision)
     for query in ("vpn keeps failing", "la impresora tiene un atasco", "pizza recipe"):
         before, after = search(small_index, embedder, query), search(loaded, embedder, query)
         assert ids(before) == ids(after)
@@ -33,14 +36,16 @@ def test_kb_revision_follows_content(articles):
 def test_an_index_of_another_model_is_refused(tmp_path, small_index):
     store.save(small_index, tmp_path)
     with pytest.raises(store.IndexMismatch, match="built with all-MiniLM-L6-v2"):
-        store.load(tmp_path, model_name="another-model", dimension=384)
+        store.load(tmp_path, model_name="another-model", dimension=384,
+                   precision=small_index.embedding_precision)
     with pytest.raises(store.IndexMismatch):
-        store.load(tmp_path, model_name="all-MiniLM-L6-v2", dimension=768)
+        store.load(tmp_path, model_name="all-MiniLM-L6-v2", dimension=768,
+                   precision=small_index.embedding_precision)
 
 
 def test_no_index_yet(tmp_path):
     with pytest.raises(store.IndexUnavailable, match="supportbot reindex"):
-        store.load(tmp_path, model_name="all-MiniLM-L6-v2", dimension=384)
+        store.load(tmp_path, **MINILM, precision="float32")
 
 
 def test_a_crash_mid_build_leaves_the_old_index_serving(tmp_path, small_index, embedder,
@@ -56,7 +61,7 @@ def test_a_crash_mid_build_leaves_the_old_index_serving(tmp_path, small_index, e
         store.save(smaller, tmp_path)
     monkeypatch.undo()
     assert store.current_version(tmp_path) == old["version"]
-    loaded = store.load(tmp_path, model_name="all-MiniLM-L6-v2", dimension=384)
+    loaded = store.load(tmp_path, **MINILM, precision=small_index.embedding_precision)
     assert loaded.size == 10
     assert list(tmp_path.glob(".building-*"))  # the half-written version is left aside
 
@@ -71,7 +76,7 @@ def test_old_versions_are_pruned(tmp_path, small_index):
 
 def test_live_index_picks_up_a_new_version(tmp_path, small_index, embedder, articles):
     store.save(build_index(articles[:3], embedder), tmp_path)
-    live = store.LiveIndex(tmp_path, model_name="all-MiniLM-L6-v2", dimension=384,
+    live = store.LiveIndex(tmp_path, **MINILM, precision=small_index.embedding_precision,
                            check_seconds=0)
     assert live.get().size == 3
     meta = store.save(small_index, tmp_path)
@@ -81,7 +86,7 @@ def test_live_index_picks_up_a_new_version(tmp_path, small_index, embedder, arti
 def test_live_index_reports_a_mismatch_once_and_keeps_serving(tmp_path, small_index):
     store.save(small_index, tmp_path)
     reports = []
-    live = store.LiveIndex(tmp_path, model_name="all-MiniLM-L6-v2", dimension=384,
+    live = store.LiveIndex(tmp_path, **MINILM, precision=small_index.embedding_precision,
                            on_mismatch=reports.append, check_seconds=0)
     served = live.get()
     meta = store.save(small_index, tmp_path)
@@ -91,7 +96,7 @@ def test_live_index_reports_a_mismatch_once_and_keeps_serving(tmp_path, small_in
     assert live.get() is served
     assert len(reports) == 1 and "other-model" in str(reports[0])
 
-    fresh = store.LiveIndex(tmp_path, model_name="all-MiniLM-L6-v2", dimension=384,
+    fresh = store.LiveIndex(tmp_path, **MINILM, precision=small_index.embedding_precision,
                             on_mismatch=reports.append, check_seconds=0)
     with pytest.raises(store.IndexMismatch):
         fresh.get()
@@ -101,17 +106,22 @@ def test_live_index_reports_a_mismatch_once_and_keeps_serving(tmp_path, small_in
 
 def test_the_head_survives_save_and_load(tmp_path, small_index):
     store.save(small_index, tmp_path)
-    loaded = store.load(tmp_path, model_name="all-MiniLM-L6-v2", dimension=384)
+    loaded = store.load(tmp_path, **MINILM, precision=small_index.embedding_precision)
     assert np.array_equal(loaded.head_weights, small_index.head_weights)
     assert np.array_equal(loaded.head_bias, small_index.head_bias)
 
 
-def test_vectors_are_kept_once_in_float16(tmp_path, small_index, embedder):
+def test_vectors_are_kept_once_in_float16(tmp_path, articles):
+    from supportbot.ai.embeddings import get_embedder
     from supportbot.ai.index import passages_of
 
-    meta = store.save(small_index, tmp_path)
+    # float32 vectors: int8 ones also depend a little on the batch a text is embedded in
+    # (docs/retrieval.md, "int8 vectors"), which would hide what float16 storage loses
+    embedder = get_embedder("all-MiniLM-L6-v2", "float32")
+    assert embedder.precision == "float32"
+    meta = store.save(build_index(articles, embedder), tmp_path)
     assert not (tmp_path / meta["version"] / "vectors.npy").exists()
-    loaded = store.load(tmp_path, model_name="all-MiniLM-L6-v2", dimension=384)
+    loaded = store.load(tmp_path, **MINILM, precision="float32")
     texts = [text for article in loaded.articles for text in passages_of(article)]
     exact = embedder.encode(texts)  # float32, straight from the model
     stored = loaded.vectors
@@ -126,4 +136,42 @@ def test_an_index_of_an_older_format_is_refused(tmp_path, small_index):
     meta_file = tmp_path / meta["version"] / "meta.json"
     meta_file.write_text(json.dumps({**meta, "format": store.FORMAT - 1}))
     with pytest.raises(store.IndexMismatch, match="format"):
-        store.load(tmp_path, model_name="all-MiniLM-L6-v2", dimension=384)
+        store.load(tmp_path, **MINILM, precision=small_index.embedding_precision)
+
+
+def test_the_kind_of_vectors_is_recorded_and_another_kind_refused(tmp_path, small_index,
+                                                                  embedder):
+    meta = store.save(small_index, tmp_path)
+    assert meta["embedding_precision"] == small_index.embedding_precision == embedder.precision
+    other = {"float32": "int8", "int8": "float32"}[embedder.precision]
+    with pytest.raises(store.IndexMismatch, match=f"holds {embedder.precision} vectors; the "
+                                                  f"configured embedder makes {other}"):
+        store.load(tmp_path, **MINILM, precision=other)
+    loaded = store.load(tmp_path, **MINILM, precision=embedder.precision)
+    assert loaded.embedding_precision == embedder.precision
+
+
+def test_an_index_from_before_the_field_holds_float32_vectors(tmp_path, small_index):
+    meta = store.save(small_index, tmp_path)
+    older = {key: value for key, value in meta.items() if key != "embedding_precision"}
+    (tmp_path / meta["version"] / "meta.json").write_text(json.dumps(older))
+    assert store.load(tmp_path, **MINILM, precision="float32").embedding_precision == "float32"
+    with pytest.raises(store.IndexMismatch, match="holds float32 vectors"):
+        store.load(tmp_path, **MINILM, precision="int8")
+
+
+def test_live_index_refuses_another_precision_once_and_follows_a_change(tmp_path, small_index):
+    own = small_index.embedding_precision
+    other = {"float32": "int8", "int8": "float32"}[own]
+    store.save(small_index, tmp_path)
+    reports = []
+    live = store.LiveIndex(tmp_path, **MINILM, precision=own, on_mismatch=reports.append,
+                           check_seconds=0)
+    served = live.get()
+    live.follow("all-MiniLM-L6-v2", 384, other)  # EMBEDDING_PRECISION changed
+    assert live.get() is served and live.get() is served  # the old one keeps answering
+    assert len(reports) == 1 and f"holds {own} vectors" in str(reports[0])
+    meta = store.save(dataclasses.replace(small_index, embedding_precision=other), tmp_path)
+    rebuilt = live.get()  # the rebuild with the new precision is current: served at once
+    assert rebuilt is not served and rebuilt.embedding_precision == other
+    assert live.version == meta["version"] and len(reports) == 1

@@ -1,4 +1,5 @@
 import dataclasses
+import json
 
 from supportbot.ai import store
 from supportbot.ai.records import read_articles
@@ -24,7 +25,7 @@ def test_reindex_builds_from_published_entries_only(session, settings_env, tmp_p
     assert status.state == "finished", status.error
     assert status.result["articles"] == 8
     index = store.load(get_settings().effective_index_path, model_name="all-MiniLM-L6-v2",
-                       dimension=384)
+                       dimension=384, precision=embedder.precision)
     top = search(index, embedder, "vpn keeps failing").top.article
     assert top.title == "VPN won't connect"
     entry = next(e for e in knowledge.list_published(session) if e.title == top.title)
@@ -50,7 +51,8 @@ def test_reindex_if_changed_skips_an_up_to_date_index(session, settings_env, tmp
     assert rebuild_index(if_changed=True)["articles"] == 3
 
 
-def test_editing_one_article_reembeds_only_its_passages(session, settings_env, tmp_path):
+def test_editing_one_article_reembeds_only_its_passages(session, settings_env, tmp_path,
+                                                        embedder):
     import dataclasses
 
     settings_env(FAISS_INDEX_PATH=str(tmp_path / "index"))
@@ -65,7 +67,7 @@ def test_editing_one_article_reembeds_only_its_passages(session, settings_env, t
     second = rebuild_index()
     assert second["embedded_passages"] == 1 and second["passages"] == first["passages"] + 1
     index = store.load(get_settings().effective_index_path, model_name="all-MiniLM-L6-v2",
-                       dimension=384)
+                       dimension=384, precision=embedder.precision)
     from supportbot.ai.embeddings import get_embedder
 
     assert search(index, get_embedder("all-MiniLM-L6-v2"),
@@ -79,7 +81,8 @@ def test_editing_through_the_service_updates_the_index_after_commit(session, emb
 
     def current():
         queue.wait_in_process_jobs()
-        return store.load(root, model_name="all-MiniLM-L6-v2", dimension=384)
+        return store.load(root, model_name="all-MiniLM-L6-v2", dimension=384,
+                          precision=embedder.precision)
 
     knowledge.import_articles(session, SYSTEM, read_articles(KB_SMALL))
     session.commit()
@@ -123,3 +126,42 @@ def test_a_rolled_back_edit_schedules_nothing(session):
     session.commit()
     queue.wait_in_process_jobs()
     assert store.current_version(get_settings().effective_index_path) == version
+
+
+OTHER = {"float32": "int8", "int8": "float32"}
+
+
+def test_a_precision_change_rebuilds_without_reusing_vectors(session, settings_env, tmp_path,
+                                                             embedder):
+    settings_env(FAISS_INDEX_PATH=str(tmp_path / "index"))
+    knowledge.import_articles(session, SYSTEM, read_articles(KB_SMALL))
+    session.commit()
+    first = rebuild_index()
+    assert first["embedding_precision"] == embedder.precision
+    assert rebuild_index(if_changed=True)["skipped"] == "the index is up to date"
+    other = OTHER[embedder.precision]
+    settings_env(EMBEDDING_PRECISION=other)
+    second = rebuild_index(if_changed=True)  # same KB and model: not up to date all the same
+    assert "skipped" not in second and second["embedding_precision"] == other
+    # every passage embedded afresh: none of the other kind's vectors were reused
+    assert second["embedded_passages"] == second["passages"] == first["passages"]
+    root = get_settings().effective_index_path
+    index = store.load(root, model_name="all-MiniLM-L6-v2", dimension=384, precision=other)
+    assert index.embedding_precision == other
+    # and back: a rebuild again, and now reuse within the same kind works
+    settings_env(EMBEDDING_PRECISION=embedder.precision)
+    assert rebuild_index(if_changed=True)["embedded_passages"] == first["passages"]
+    assert rebuild_index()["embedded_passages"] == 0
+
+
+def test_an_index_of_an_older_format_is_rebuilt_even_if_up_to_date(session, settings_env,
+                                                                  tmp_path):
+    settings_env(FAISS_INDEX_PATH=str(tmp_path / "index"))
+    knowledge.import_articles(session, SYSTEM, read_articles(KB_SMALL)[:2])
+    session.commit()
+    first = rebuild_index()
+    meta_file = tmp_path / "index" / first["version"] / "meta.json"
+    meta = json.loads(meta_file.read_text())
+    meta_file.write_text(json.dumps({**meta, "format": store.FORMAT - 1}))
+    again = rebuild_index(if_changed=True)
+    assert "skipped" not in again and again["format"] == store.FORMAT

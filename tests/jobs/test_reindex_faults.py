@@ -66,7 +66,7 @@ class Searcher(threading.Thread):
         self.embedder = embedder
         self.live = store.LiveIndex(get_settings().effective_index_path,
                                     model_name=embedder.name, dimension=embedder.dimension,
-                                    check_seconds=0)
+                                    precision=embedder.precision, check_seconds=0)
         self.served, self.errors = [], []
         self.slowest = 0.0
         self._done = threading.Event()
@@ -165,7 +165,8 @@ def test_a_work_horse_killed_mid_rebuild_is_retried_and_the_old_index_serves_mea
         status = queue.job_status(job_id)
         assert status.state != "finished", "the rebuild ended before the kill: grow GROWN"
         assert store.current_version(root) == grown_kb  # nothing half-built is current
-        store.load(root, model_name=searcher.embedder.name, dimension=384)  # still whole
+        store.load(root, model_name=searcher.embedder.name, dimension=384,
+                   precision=searcher.embedder.precision)  # still whole
         wait_until(lambda: queue.job_status(job_id).state == "finished",
                    f"the retried job\n{worker.output()[-3000:]}")
     assert "Work-horse terminated unexpectedly" in worker.output()

@@ -85,7 +85,10 @@ def test_asking_for_a_person_opens_a_ticket_with_a_handoff_note(session, convers
 
 
 def test_a_keyword_escalates_even_when_the_bot_is_sure(session, conversation, searcher):
-    reply = send(session, conversation, "URGENTE: la impresora no funciona", searcher)
+    # (confidence 0.98; "URGENTE: la impresora no funciona" alone sat on the threshold,
+    # 0.661 with float32 vectors, 0.639 with int8 ones)
+    reply = send(session, conversation, "URGENTE: la impresora tiene un atasco de papel y no "
+                 "funciona", searcher)
     assert reply.result.confidence >= 0.66  # the bot had an answer...
     assert reply.escalation.reason == EscalationReason.keyword  # ...but a person is needed
     ticket = reply.ticket

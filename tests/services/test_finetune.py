@@ -48,6 +48,8 @@ def test_a_better_model_is_activated_and_the_index_rebuilt_with_it(
     assert embedding_model_name() == versions.model_name(outcome["version"])
     meta = store.read_meta(get_settings().effective_index_path)
     assert meta["model_name"] == embedding_model_name()  # rebuilt with the new model
+    # whose vectors are of the configured kind, as the shipped model's are
+    assert meta["embedding_precision"] == get_settings().embedding_precision
     assert live_search("my vpn will not connect").top.article.title == "VPN won't connect"
     assert {"train", "evaluate", "reindex"} <= set(progress)
     [row] = [r for r in versions.versions() if r["version"] == outcome["version"]]

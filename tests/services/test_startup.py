@@ -40,7 +40,7 @@ def test_only_the_production_backends_supervisor_preloads_before_forking(monkeyp
 
 
 def test_preloading_loads_the_model_and_index_the_workers_will_search(database):
-    from supportbot.ai.embeddings import get_embedder
+    from supportbot.ai import embeddings
     from supportbot.ai.records import read_articles
     from supportbot.db import session_scope
     from supportbot.jobs.reindex import rebuild_index
@@ -57,6 +57,6 @@ def test_preloading_loads_the_model_and_index_the_workers_will_search(database):
     # The workers' first search finds both in this process's memory: no load after the fork.
     served = retrieval.live_index(retrieval.get_settings().effective_index_path)
     assert served.version is not None and len(served.get().articles) == 10
-    misses = get_embedder.cache_info().misses
+    misses = embeddings._cached.cache_info().misses
     retrieval.live_search("my vpn keeps failing")
-    assert get_embedder.cache_info().misses == misses
+    assert embeddings._cached.cache_info().misses == misses
