@@ -67,22 +67,17 @@ class NgramColumns:
             columns, values = query.indices, query.data
         else:
             columns, values = query.indices, query.data.astype(np.float32)
-        result = None
         if len(self.dense_columns) and len(columns):
             place = np.minimum(np.searchsorted(self.dense_columns, columns),
                                len(self.dense_columns) - 1)
             common = self.dense_columns[place] == columns
             if common.any():
                 result = values[common] @ self.dense[place[common]]
-                columns, values = columns[~common], values[~common]
-        sparse_part = self._sparse_scores(columns, values)
-        if result is None:
-            return sparse_part
-        if sparse_part is not None:
-            result += sparse_part
-        return result.astype(np.float32, copy=False)
+                result += self._sparse_scores(columns[~common], values[~common])
+                return result
+        return self._sparse_scores(columns, values)
 
-    def _sparse_scores(self, columns: np.ndarray, values: np.ndarray) -> np.ndarray | None:
+    def _sparse_scores(self, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
         """The columns' entries (contiguous runs, concatenated) summed per article."""
         starts = self.indptr[columns]
         ends = self.indptr[columns + 1]
