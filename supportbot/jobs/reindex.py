@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from supportbot.ai.embeddings import get_embedder
 from supportbot.ai.index import build_index, known_vectors
-from supportbot.ai.store import IndexUnavailable, kb_revision, load, read_meta, save
+from supportbot.ai.store import FORMAT, IndexUnavailable, kb_revision, load, read_meta, save
 from supportbot.config import get_settings
 from supportbot.jobs.queue import enqueue
 from supportbot.db import session_scope
@@ -17,7 +17,9 @@ def rebuild_index(show_progress: bool = False, if_changed: bool = False) -> dict
 
     Returns the new version's metadata. With no published article, nothing is written and
     the previous version (if any) keeps serving. With `if_changed`, nothing is built when
-    the current version already holds this KB revision with the configured model.
+    the current version already holds this KB revision with the configured model, in the
+    current index format (an older format that still loads is rebuilt, reusing its
+    vectors).
     """
     settings = get_settings()
     model_name = embedding_model_name()
@@ -31,7 +33,7 @@ def rebuild_index(show_progress: bool = False, if_changed: bool = False) -> dict
         except IndexUnavailable:
             meta = {}
         if (meta.get("kb_revision") == kb_revision(records)
-                and meta.get("model_name") == model_name):
+                and meta.get("model_name") == model_name and meta.get("format") == FORMAT):
             return {**meta, "skipped": "the index is up to date"}
     embedder = get_embedder(model_name)
     try:  # vectors of unchanged passages come from the current version (same model only)
