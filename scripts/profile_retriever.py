@@ -129,15 +129,21 @@ def main() -> None:
         args.save_results.write_bytes(pickle.dumps(summary))
     if args.compare:
         reference = pickle.loads(args.compare.read_bytes())
-        same_order = sum(a[0] == b[0] for a, b in zip(summary, reference, strict=True))
-        score = max(float(np.max(np.abs(np.subtract(a[1], b[1])))) for a, b in
-                    zip(summary, reference, strict=True))
-        signals = max(float(np.max(np.abs(np.subtract(a[2], b[2])))) for a, b in
-                      zip(summary, reference, strict=True))
-        confidence = max(abs(a[3] - b[3]) for a, b in zip(summary, reference, strict=True))
-        print(f"same top-100 order: {same_order}/{len(summary)}; max |score diff| {score:.2e},"
-              f" |signal diff| {signals:.2e}, |confidence diff| {confidence:.2e}")
-
+        pairs = list(zip(summary, reference, strict=True))
+        top5 = sum(a[0][:5] == b[0][:5] for a, b in pairs)
+        top100 = sum(a[0] == b[0] for a, b in pairs)
+        score = signals = 0.0
+        for a, b in pairs:  # by article, whatever its rank
+            mine = {id_: (s, *sig) for id_, s, sig in zip(a[0], a[1], a[2], strict=True)}
+            theirs = {id_: (s, *sig) for id_, s, sig in zip(b[0], b[1], b[2], strict=True)}
+            for id_ in mine.keys() & theirs.keys():
+                difference = np.abs(np.subtract(mine[id_], theirs[id_]))
+                score = max(score, float(difference[0]))
+                signals = max(signals, float(difference[1:].max()))
+        confidence = max(abs(a[3] - b[3]) for a, b in pairs)
+        print(f"same top 5: {top5}/{len(pairs)}, same top 100: {top100}/{len(pairs)}; same "
+              f"article: max |fused diff| {score:.2e}, |dense, bm25 or char diff| "
+              f"{signals:.2e}; max |confidence diff| {confidence:.2e}")
 
 if __name__ == "__main__":
     main()
