@@ -27,6 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from supportbot.ai.embeddings import Embedder
 from supportbot.ai.index import BM25_K1, SearchIndex
+from supportbot.ai.ngrams import query_vector
 from supportbot.ai.records import ArticleRecord
 from supportbot.ai.text import detect_language, query_stems
 
@@ -93,30 +94,39 @@ def _dense_scores(index: SearchIndex, query_vector: np.ndarray) -> np.ndarray:
         return scores
     k = min(DENSE_PASSAGES, index.faiss_index.ntotal)
     similarities, rows = index.faiss_index.search(query_vector.reshape(1, -1), k)
-    seen = np.zeros(index.size, dtype=bool)
-    for similarity, row in zip(similarities[0], rows[0], strict=True):
-        if row < 0:
-            continue
-        owner = index.passage_article[row]
-        if not seen[owner]:
-            seen[owner] = True
-            scores[owner] = similarity
+    found = rows[0] >= 0
+    if not found.any():
+        return scores
+    similarities = similarities[0][found]
+    # Best first: an article's score is its first passage in the list.
+    owners, first = np.unique(index.passage_article[rows[0][found]], return_index=True)
     # Articles none of whose passages came back: the lowest similarity that did.
-    scores[~seen] = float(similarities[0][rows[0] >= 0].min()) if seen.any() else 0.0
+    scores[:] = similarities.min()
+    scores[owners] = similarities[first]
     return scores
 
 
 def _bm25(index: SearchIndex, tokens: list[str]) -> np.ndarray:
-    known = [token for token in tokens if token in index.bm25.vocab_dict]
-    if not known:
+    """bm25s's `get_scores(known tokens)`, from its precomputed per-stem scores: the
+    stems' runs concatenated and summed per article in one `bincount` (bm25s adds each
+    stem with `np.add.at`, several times slower; same sums up to float32 rounding). The
+    index's BM25 is Lucene's, which adds nothing for the stems an article lacks."""
+    vocabulary = index.bm25.vocab_dict
+    ids = [vocabulary[token] for token in tokens if token in vocabulary]
+    if not ids:
         return np.zeros(index.size, dtype=np.float32)
-    return np.asarray(index.bm25.get_scores(known), dtype=np.float32)
+    matrix = index.bm25.scores
+    indptr = matrix["indptr"]
+    runs = [(indptr[i], indptr[i + 1]) for i in ids]
+    rows = np.concatenate([matrix["indices"][start:end] for start, end in runs])
+    values = np.concatenate([matrix["data"][start:end] for start, end in runs])
+    return np.bincount(rows, weights=values, minlength=index.size).astype(np.float32)
 
 
 def _char_scores(index: SearchIndex, query: str) -> np.ndarray:
     # Only the articles that share an n-gram with the query are read: the product with
     # the whole matrix took most of a 10k-article query (docs/retrieval.md).
-    return index.char_columns.scores(index.char_vectorizer.transform([query]))
+    return index.char_columns.scores(query_vector(index.char_vectorizer, query))
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

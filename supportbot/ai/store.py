@@ -9,6 +9,7 @@ Layout under FAISS_INDEX_PATH (docs/embedding-versioning.md):
         articles.jsonl      the records indexed
         faiss.index  passage_article.npy  centroids.npy  [head.npz]  lexical.pkl
         ngram_indptr.npy  ngram_rows.npy  ngram_weights.npy   (memory-mapped when read)
+        ngram_dense_columns.npy  ngram_dense.npy              (the common n-grams, dense)
     .building-<id>/         a version being written (never read; removed when stale)
 
 A version is written to `.building-*`, renamed into place, and only then named in
@@ -38,8 +39,10 @@ from supportbot.ai.ngrams import NgramColumns
 from supportbot.ai.records import ArticleRecord, parse_article
 
 # 2: classifier head (head.npz); 3: vectors only in faiss.index (float16), no vectors.npy;
-# character n-grams by column in ngram_*.npy (float16 weights), not in lexical.pkl.
-FORMAT = 3
+# character n-grams by column in ngram_*.npy (float16 weights), not in lexical.pkl;
+# 4: the n-grams in a third of the articles or more apart, dense (ngram_dense*.npy).
+FORMAT = 4
+READABLE_FORMATS = (3, 4)  # a format 3 index reads with every n-gram column-compressed
 KEEP_VERSIONS = 3
 
 
@@ -154,7 +157,7 @@ def load(root: Path, *, model_name: str, dimension: int, precision: str) -> Sear
     """Load the current version; IndexMismatch if another model, dimension or precision
     (`Embedder.precision`) built it, or it has another format."""
     meta = read_meta(root)
-    if meta.get("format") != FORMAT:
+    if meta.get("format") not in READABLE_FORMATS:
         raise IndexMismatch(f"index format {meta.get('format')} is not {FORMAT}")
     if meta["model_name"] != model_name or meta["dimension"] != dimension:
         raise IndexMismatch(

@@ -19,7 +19,8 @@ def rebuild_index(show_progress: bool = False, if_changed: bool = False) -> dict
     Returns the new version's metadata. With no published article, nothing is written and
     the previous version (if any) keeps serving. With `if_changed`, nothing is built when
     the current version already holds this KB revision with the configured model and
-    precision, in the current format.
+    precision, in the current index format (an older format that still loads is rebuilt,
+    reusing its vectors).
     """
     settings = get_settings()
     model_name = embedding_model_name()

@@ -140,3 +140,41 @@ def test_embedding_bench_compares_backends_in_fresh_processes(articles):
         assert 100 < row.rss_loaded_mb <= row.peak_rss_mb
     # The ONNX process never loaded torch: it holds much less.
     assert onnx_row.rss_loaded_mb < torch_row.rss_loaded_mb - 100
+
+
+def test_the_fast_signals_are_the_straightforward_computations(small_index, embedder):
+    """Each signal as the retriever computes it, against the plain computation it
+    replaced: bm25s's own scoring, a loop over FAISS's passages, and the product of the
+    query's TF-IDF vector with the whole article x n-gram matrix."""
+    from scipy import sparse
+
+    from supportbot.ai.index import lexical_text
+    from supportbot.ai.retriever import DENSE_PASSAGES, _bm25, _char_scores, _dense_scores
+    from supportbot.ai.text import query_stems
+
+    index = small_index
+    texts = [lexical_text(article) for article in index.articles]
+    matrix = sparse.csr_matrix(index.char_vectorizer.transform(texts), dtype=np.float32)
+    matrix.data = matrix.data.astype(np.float16).astype(np.float32)  # as stored
+    assert len(index.char_columns.dense_columns) > 0  # the fixture KB has common n-grams
+    for query in [q.text for q in read_queries(QUERIES_SMALL)] + ["the the the", "¿?"]:
+        tokens = query_stems(query)
+        known = [token for token in tokens if token in index.bm25.vocab_dict]
+        bm25 = _bm25(index, tokens)
+        expected = index.bm25.get_scores(known) if known else np.zeros(index.size)
+        assert bm25.dtype == np.float32 and np.allclose(bm25, expected, atol=1e-5, rtol=1e-6)
+
+        vector = embedder.encode([query])[0]
+        similarities, rows = index.faiss_index.search(vector.reshape(1, -1), DENSE_PASSAGES)
+        expected = np.full(index.size, similarities[0][rows[0] >= 0].min(), np.float32)
+        seen = set()
+        for similarity, row in zip(similarities[0], rows[0], strict=True):
+            owner = index.passage_article[row] if row >= 0 else None
+            if owner is not None and owner not in seen:
+                seen.add(owner)
+                expected[owner] = similarity
+        assert np.array_equal(_dense_scores(index, vector), expected)
+
+        full = (matrix @ index.char_vectorizer.transform([query]).T).toarray().ravel()
+        char = _char_scores(index, query)
+        assert char.dtype == np.float32 and np.allclose(char, full, atol=1e-6, rtol=0)

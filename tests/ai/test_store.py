@@ -134,7 +134,7 @@ def test_vectors_are_kept_once_in_float16(tmp_path, articles):
 def test_an_index_of_an_older_format_is_refused(tmp_path, small_index):
     meta = store.save(small_index, tmp_path)
     meta_file = tmp_path / meta["version"] / "meta.json"
-    meta_file.write_text(json.dumps({**meta, "format": store.FORMAT - 1}))
+    meta_file.write_text(json.dumps({**meta, "format": 2}))
     with pytest.raises(store.IndexMismatch, match="format"):
         store.load(tmp_path, **MINILM, precision=small_index.embedding_precision)
 
@@ -175,3 +175,32 @@ def test_live_index_refuses_another_precision_once_and_follows_a_change(tmp_path
     rebuilt = live.get()  # the rebuild with the new precision is current: served at once
     assert rebuilt is not served and rebuilt.embedding_precision == other
     assert live.version == meta["version"] and len(reports) == 1
+
+
+def test_a_format_3_index_still_serves_the_same_answers(tmp_path, small_index, embedder):
+    # Format 3 kept every character n-gram column-compressed, with no ngram_dense*.npy.
+    from scipy import sparse
+
+    from supportbot.ai.index import lexical_text
+    from supportbot.ai.ngrams import NgramColumns
+
+    meta = store.save(small_index, tmp_path)
+    folder = tmp_path / meta["version"]
+    (folder / "meta.json").write_text(json.dumps({**meta, "format": 3}))
+    texts = [lexical_text(article) for article in small_index.articles]
+    matrix = sparse.csc_matrix(small_index.char_vectorizer.transform(texts), dtype=np.float32)
+    matrix.sort_indices()
+    for name in ("dense_columns", "dense"):
+        (folder / f"ngram_{name}.npy").unlink()
+    NgramColumns.from_matrix(matrix, dense_min_share=2.0).save(folder)  # nothing dense
+    for name in ("dense_columns", "dense"):
+        (folder / f"ngram_{name}.npy").unlink()
+    loaded = store.load(tmp_path, **MINILM, precision=small_index.embedding_precision)
+    assert len(loaded.char_columns.dense_columns) == 0
+    assert len(small_index.char_columns.dense_columns) > 0
+    for query in ("vpn keeps failing", "la impresora tiene un atasco", "pizza recipe"):
+        before, after = search(small_index, embedder, query), search(loaded, embedder, query)
+        assert ids(before) == ids(after)
+        assert after.confidence == pytest.approx(before.confidence, abs=1e-6)
+        assert [hit.char for hit in after.hits] == pytest.approx(
+            [hit.char for hit in before.hits], abs=1e-6)

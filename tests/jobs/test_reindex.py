@@ -51,6 +51,22 @@ def test_reindex_if_changed_skips_an_up_to_date_index(session, settings_env, tmp
     assert rebuild_index(if_changed=True)["articles"] == 3
 
 
+def test_reindex_if_changed_upgrades_an_older_format_reusing_its_vectors(session, settings_env,
+                                                                           tmp_path):
+    import json
+
+    settings_env(FAISS_INDEX_PATH=str(tmp_path / "index"))
+    knowledge.import_articles(session, SYSTEM, read_articles(KB_SMALL)[:3])
+    session.commit()
+    first = rebuild_index(if_changed=True)
+    meta_file = tmp_path / "index" / first["version"] / "meta.json"
+    meta = json.loads(meta_file.read_text())
+    meta_file.write_text(json.dumps({**meta, "format": 3}))  # format 3 still loads
+    again = rebuild_index(if_changed=True)
+    assert "skipped" not in again and again["format"] == store.FORMAT == 4
+    assert again["embedded_passages"] == 0  # every vector came from the format 3 version
+
+
 def test_editing_one_article_reembeds_only_its_passages(session, settings_env, tmp_path,
                                                         embedder):
     import dataclasses
