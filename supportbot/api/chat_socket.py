@@ -203,6 +203,7 @@ class ChatSocket:
 
     async def _poll(self) -> None:
         with live.subscription(self.conversation_id) as changed:
+            changed.set()  # one read once subscribed: what was stored since `_open` read
             while True:
                 await changed.wait(live.FALLBACK_SECONDS)
                 if self.busy:  # the turn's own messages come with its answer

@@ -37,6 +37,8 @@ from collections.abc import Iterator
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from supportbot.models import Message
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "supportbot:conversation-messages"
@@ -63,6 +65,10 @@ class Subscription:
     def clear(self) -> None:
         """Call before reading: a commit during the read sets it again."""
         self._flag.clear()
+
+    def set(self) -> None:
+        """As a signal would: the next `wait` returns at once."""
+        self._flag.set()
 
 
 class Hub:
@@ -203,8 +209,6 @@ def subscription(conversation_id: uuid.UUID | str):  # noqa: ANN201
 
 # -- session events: which conversations a commit stored messages in ----------------
 def _after_flush(session: Session, _context) -> None:  # noqa: ANN001
-    from supportbot.models import Message
-
     stored = {str(obj.conversation_id) for obj in session.new
               if isinstance(obj, Message) and obj.conversation_id is not None}
     if stored:

@@ -4,7 +4,6 @@ other processes through Redis; nothing else wakes it, and a broken Redis costs n
 but speed."""
 
 import asyncio
-import time
 
 import pytest
 from sqlmodel import Session
@@ -79,9 +78,7 @@ async def test_an_unreachable_redis_costs_a_warning_not_a_failed_or_slow_commit(
         caplog, conversation):
     broken = live.Hub("redis://127.0.0.1:1/0")
     with broken.subscription(conversation.id) as changed:
-        started = time.monotonic()
         broken.signal({str(conversation.id)})  # refused connection: logged, not raised
-        broken.signal({str(conversation.id)})  # skipped for a while: no second wait
-        assert time.monotonic() - started < 3
+        broken.signal({str(conversation.id)})  # Redis left alone for a while: not tried
         assert await changed.wait(WAKE_SECONDS)  # this process's waiters still woken
-    assert "not published on Redis" in caplog.text
+    assert caplog.text.count("not published on Redis") == 1

@@ -31,7 +31,6 @@ from supportbot.ui.state import SessionState
 from supportbot.ui.translate import service_message
 
 HISTORY = 100  # messages shown
-POLL_SECONDS = 5.0  # read at least this often while people own the chat (services.live)
 POLL_MINUTES = 30  # a page left open stops polling after this
 
 
@@ -223,7 +222,7 @@ class ChatState(rx.State):
     @rx.event(background=True)
     async def poll(self):  # noqa: ANN201
         """While people own the conversation, show their replies as they are stored
-        (`services.live` signals; a read at least every POLL_SECONDS regardless)."""
+        (`services.live` signals; a read at least every `live.FALLBACK_SECONDS`)."""
         async with self:
             if self._polling or not self.chat_session:
                 return
@@ -244,9 +243,10 @@ class ChatState(rx.State):
             if first is None:
                 return
             deadline = time.monotonic() + POLL_MINUTES * 60
+            # Subscribed before each read (the first included), so a reply committed
+            # while reading is read next, not at the fallback.
             with live.subscription(first[0]) as changed:
                 while time.monotonic() < deadline:
-                    await changed.wait(POLL_SECONDS)
                     changed.clear()
                     fetched = await asyncio.to_thread(fetch)
                     view = fetched[1] if fetched else None
@@ -258,6 +258,7 @@ class ChatState(rx.State):
                         if not view["human"]:
                             self._apply(view)
                             return
+                    await changed.wait(live.FALLBACK_SECONDS)
         finally:
             async with self:
                 self._polling = False
