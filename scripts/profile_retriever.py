@@ -43,6 +43,7 @@ class StandInEmbedder:
 
     name = "stand-in-hashed-words"
     dimension = DIMENSION
+    precision = "float32"
 
     def __init__(self) -> None:
         self._words: dict[str, np.ndarray] = {}
@@ -99,7 +100,8 @@ def main() -> None:
         started = time.process_time()
         save(build_index(articles, embedder), root)
         print(f"built {args.size} articles in {time.process_time() - started:.1f} s CPU")
-    index = load(root, model_name=embedder.name, dimension=DIMENSION)
+    index = load(root, model_name=embedder.name, dimension=DIMENSION,
+                 precision=embedder.precision)
     asked = queries_of(articles, args.queries)
     embedder.encode(asked)  # cached: the query "embedding" costs a dict look-up
     # Also queries from other parts of the pipeline: Spanish, typos, hidden gold.

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     # Runtime: left unset with EMBEDDING_BACKEND=torch it is float32; set, an error.
     embedding_precision: Literal["float32", "int8"] = "int8"
     embedding_cache_path: Path | None = None
+    # Threads a full (re)index embeds passages and builds the approximate index with;
+    # 0: one per core this process may run on. They run at a lower priority (nice +10),
+    # so on busy cores chat requests go first; queries always use one thread.
+    index_build_threads: int = Field(default=0, ge=0, le=64)
     generator_model_name: str = "smollm2"  # "none" turns the generator off
     generator_preload: bool = False  # load at start-up instead of on first use
     generator_min_confidence: float = Field(default=0.3, ge=0.0, le=1.0)

@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import threading
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 TORCH_THREADS = 1
 ONNX_THREADS = 1
 ENCODE_CHUNK = 2048  # texts per call of `encode_many`
+# Added to the niceness of the threads `encode_many` spreads a bulk encode over: on busy
+# cores, chat requests (queries: one thread, normal priority) go first.
+BUILD_NICENESS = 10
 BACKENDS = ("auto", "onnx", "torch")
 PRECISIONS = ("float32", "int8")
 
@@ -65,6 +69,32 @@ def resolve_model_path(name: str) -> Path:
         f"EMBEDDING_MODEL_NAME={name!r} is neither a shipped model "
         f"({', '.join(SHIPPED_MODELS)}) nor a local sentence-transformers folder"
     )
+
+
+def build_threads(threads: int | None = None) -> int:
+    """Threads for bulk work (a full index build): `threads`, else INDEX_BUILD_THREADS;
+    0 means one per core this process may run on."""
+    if threads is None:
+        from supportbot.config import get_settings
+
+        threads = get_settings().index_build_threads
+    if threads <= 0:
+        try:
+            threads = len(os.sched_getaffinity(0))
+        except AttributeError:  # not Linux
+            threads = os.cpu_count() or 1
+    return max(1, threads)
+
+
+def _lower_priority() -> None:
+    """Start of a bulk-encoding thread: lower its own priority (on Linux niceness is per
+    thread, so the process's other threads keep theirs)."""
+    try:
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread,
+                       min(19, os.getpriority(os.PRIO_PROCESS, thread) + BUILD_NICENESS))
+    except (AttributeError, OSError):  # not permitted or not supported: normal priority
+        pass
 
 
 class OnnxBackend:
@@ -98,29 +128,37 @@ class OnnxBackend:
         self._inputs = {node.name for node in self._session.get_inputs()}
         self.dimension = int(self._session.get_outputs()[0].shape[-1])
 
-    def encode(self, texts: list[str], *, batch_size: int = 16,
-               show_progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], *, batch_size: int = 16, show_progress: bool = False,
+               pool: Executor | None = None) -> np.ndarray:
+        """`pool`: threads to run the batches on, several at once (ONNX Runtime releases
+        the GIL). The batches are the same with or without it, and so are the vectors
+        (an int8 model quantizes each batch's activations by that batch's range)."""
         vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
         ids = [self._tokenizer.encode(text).ids for text in texts]
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # little padding
+        batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+
+        def run(rows: list[int]) -> np.ndarray:
+            width = len(ids[rows[0]])
+            input_ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for row, i in enumerate(rows):
+                input_ids[row, :len(ids[i])] = ids[i]
+                mask[row, :len(ids[i])] = 1
+            feeds = {"input_ids": input_ids, "attention_mask": mask}
+            if "token_type_ids" in self._inputs:
+                feeds["token_type_ids"] = np.zeros_like(input_ids)
+            hidden = self._session.run(None, feeds)[0]
+            weights = mask.astype(np.float32)
+            pooled = np.einsum("bt,btd->bd", weights, hidden)
+            pooled /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
+            pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            return pooled
+
         with tqdm(total=len(texts), desc="Embedding", unit="text",
                   disable=not show_progress) as bar:
-            for start in range(0, len(order), batch_size):
-                rows = order[start:start + batch_size]
-                width = len(ids[rows[0]])
-                input_ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
-                mask = np.zeros((len(rows), width), dtype=np.int64)
-                for row, i in enumerate(rows):
-                    input_ids[row, :len(ids[i])] = ids[i]
-                    mask[row, :len(ids[i])] = 1
-                feeds = {"input_ids": input_ids, "attention_mask": mask}
-                if "token_type_ids" in self._inputs:
-                    feeds["token_type_ids"] = np.zeros_like(input_ids)
-                hidden = self._session.run(None, feeds)[0]
-                weights = mask.astype(np.float32)
-                pooled = np.einsum("bt,btd->bd", weights, hidden)
-                pooled /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
-                pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            results = pool.map(run, batches) if pool else map(run, batches)
+            for rows, pooled in zip(batches, results, strict=True):
                 vectors[rows] = pooled
                 bar.update(len(rows))
         return vectors
@@ -138,9 +176,11 @@ class TorchBackend:
         self.dimension = int(self._model.get_embedding_dimension())
         self._lock = threading.Lock()  # torch modules are not safe to share across threads
 
-    def encode(self, texts: list[str], *, batch_size: int = 16,
-               show_progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], *, batch_size: int = 16, show_progress: bool = False,
+               pool: Executor | None = None) -> np.ndarray:
         import torch
+
+        del pool  # one model call at a time (the lock): extra threads would only wait
 
         with self._lock:
             # One thread, for queries and for indexing: with the cores busy (other
@@ -237,26 +277,43 @@ class Embedder:
         self.backend = self._backend.kind
         self.dimension = self._backend.dimension
 
-    def encode_many(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+    def encode_many(self, texts: list[str], *, show_progress: bool = False,
+                    threads: int | None = None) -> np.ndarray:
         """`encode` for many texts (indexing), in chunks written into one array: the
         model's own batching keeps every chunk's output twice until the end. Longest
-        first, as sentence-transformers sorts within a call, so batches pad little."""
+        first, as sentence-transformers sorts within a call, so batches pad little.
+
+        On ONNX Runtime the batches run on `threads` threads at once (default
+        INDEX_BUILD_THREADS: one per core), each one intra-op thread at a lower priority
+        (BUILD_NICENESS): 1.9x faster on 2 idle cores than one thread with two intra-op
+        threads' 1.35x (docs/retrieval.md). Same batches, same vectors, any thread count."""
         vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        with tqdm(total=len(texts), desc="Embedding", unit="passage",
-                  disable=not show_progress) as bar:
-            for start in range(0, len(order), ENCODE_CHUNK):
-                rows = order[start:start + ENCODE_CHUNK]
-                vectors[rows] = self.encode([texts[i] for i in rows])
-                bar.update(len(rows))
+        threads = build_threads(threads) if len(texts) > 16 else 1
+        pool = (ThreadPoolExecutor(threads, thread_name_prefix="supportbot-embed",
+                                   initializer=_lower_priority)
+                if threads > 1 and self.backend == "onnx" else None)
+        try:
+            with tqdm(total=len(texts), desc="Embedding", unit="passage",
+                      disable=not show_progress) as bar:
+                for start in range(0, len(order), ENCODE_CHUNK):
+                    rows = order[start:start + ENCODE_CHUNK]
+                    chunk = [texts[i] for i in rows]
+                    vectors[rows] = self.encode(chunk, pool=pool) if pool else self.encode(chunk)
+                    bar.update(len(rows))
+        finally:
+            if pool is not None:
+                pool.shutdown()
         return vectors
 
-    def encode(self, texts: list[str], *, batch_size: int = 16,
-               show_progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], *, batch_size: int = 16, show_progress: bool = False,
+               pool: Executor | None = None) -> np.ndarray:
+        """`pool`: threads to spread the batches over (`encode_many` makes one)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         # Small batches: as fast on CPU as large ones, and far less memory for long texts.
-        return self._backend.encode(texts, batch_size=batch_size, show_progress=show_progress)
+        return self._backend.encode(texts, batch_size=batch_size, show_progress=show_progress,
+                                    pool=pool)
 
 
 def get_embedder(name: str, precision: str | None = None) -> Embedder:

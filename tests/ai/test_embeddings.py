@@ -234,3 +234,46 @@ def test_prune_keeps_the_most_recently_used_exports(tmp_path):
     (tmp_path / ".building-x").mkdir()
     onnx_export.prune(tmp_path, keep=2)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".building-x", "key3", "key4"]
+
+
+def test_a_bulk_encode_on_several_threads_gives_the_same_vectors_at_a_lower_priority(
+        int8_embedder, monkeypatch):
+    import threading
+
+    from supportbot.ai import embeddings
+
+    texts = _texts()
+    one = int8_embedder.encode_many(texts, threads=1)
+    seen: dict[int, int] = {}
+    lower = embeddings._lower_priority
+
+    def recording() -> None:
+        lower()
+        thread = threading.get_native_id()
+        seen[thread] = os.getpriority(os.PRIO_PROCESS, thread)
+
+    monkeypatch.setattr(embeddings, "_lower_priority", recording)
+    two = int8_embedder.encode_many(texts, threads=2)
+    # the same batches run, two at a time: the same vectors, bit for bit (an int8 model
+    # quantizes activations per batch, so other batches would move them)
+    np.testing.assert_array_equal(one, two)
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert len(seen) == 2 and all(nice == min(19, mine + embeddings.BUILD_NICENESS)
+                                  for nice in seen.values())
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine  # caller's kept
+
+
+def test_build_threads_default_to_the_cores_this_process_may_use(monkeypatch):
+    from supportbot.ai.embeddings import build_threads
+    from supportbot.config import get_settings
+
+    assert build_threads(3) == 3
+    monkeypatch.setenv("INDEX_BUILD_THREADS", "0")
+    get_settings.cache_clear()
+    try:
+        assert build_threads() == len(os.sched_getaffinity(0))
+        monkeypatch.setenv("INDEX_BUILD_THREADS", "1")
+        get_settings.cache_clear()
+        assert build_threads() == 1
+    finally:
+        get_settings.cache_clear()
