@@ -4,8 +4,8 @@ complete version (the old one until the new one is whole), and the rebuild is no
 
 Real `supportbot worker` processes against a Redis of the test's own (tests/servers.py).
 The rebuild is made slow enough to hit mid-way by growing the KB: the old index holds
-the 10 small articles, the new one 10 + GROWN synthetic ones (about 1,000 passages to
-embed, several seconds on two cores)."""
+the 10 small articles, the new one 10 + GROWN synthetic ones (about 3,400 passages to
+embed: some seconds, even with the embedding on both cores)."""
 
 import os
 import signal
@@ -28,7 +28,7 @@ from tests.servers import Worker
 
 pytestmark = pytest.mark.servers
 
-GROWN = 150
+GROWN = 500  # about 3,400 passages: some seconds of embedding on two threads
 SMALL = 10
 WAIT_SECONDS = 60  # for a worker to start, or a rebuild to finish, on a busy machine
 
