@@ -6,6 +6,7 @@ import reflex as rx
 
 from supportbot.api.app import create_api
 from supportbot.services.startup import forking_workers, preload_before_fork, warm_up
+from supportbot.ui.errors import backend_exception
 from supportbot.ui.i18n import text_for
 from supportbot.ui.pages import (
     account,
@@ -27,6 +28,7 @@ from supportbot.ui.state import SessionState
 
 app = rx.App(
     api_transformer=create_api(),
+    backend_exception_handler=backend_exception,  # Redis down: say so (ui/errors.py)
     head_components=[
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
         # Before the app's modules: memory storage where the browser refuses localStorage

@@ -341,6 +341,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
                          "El equipo de soporte te responderá aquí."),
     "chat.error": ("Your message could not be sent. It is still in the box: try again.",
                    "No se pudo enviar tu mensaje. Sigue en el cuadro: inténtalo de nuevo."),
+    "page.unavailable": ("We are having a technical problem and nothing was sent or saved. "
+                         "Your text is still there: try again in a minute.",
+                         "Tenemos un problema técnico y no se ha enviado ni guardado nada. "
+                         "Tu texto sigue ahí: inténtalo de nuevo en un minuto."),
     "nav.embed": ("Widget", "Widget"),
     "nav.admin": ("Admin", "Administración"),
     "models.title": ("Search model", "Modelo de búsqueda"),

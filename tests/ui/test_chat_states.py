@@ -113,3 +113,36 @@ async def test_a_failed_first_turn_keeps_the_conversation_it_opened(database):
     state._turn_failed(RuntimeError("connection lost"), "en", started="the-new-session")
     assert state.chat_session == "the-new-session"
 
+
+
+async def test_a_page_whose_state_was_lost_continues_the_conversation_it_shows(
+        session, kb_index, make_user):
+    """Reflex's state of the page gone (Redis restarted without its data, or the state
+    expired) while the tab still shows its conversation: the next send or "talk to a
+    person" goes on in that conversation, history shown again, not in a new one. Another
+    account's id on the page is not taken (as at load)."""
+    owner, other = make_user("rita"), make_user("raul")
+    conversation = chat.start_conversation(session, user=owner)
+    chat.send_message(session, conversation.session_id, "my vpn keeps failing", user=owner)
+    session.commit()
+    shown = conversation.session_id
+
+    lost = page_state(ChatState, cookie=cookie_for(session, owner))  # chat_session == ""
+    assert await run(lost.send({"message": "it asks for a code", "conversation": shown}))
+    assert lost.chat_session == shown
+    texts = [m["text"] for m in lost.messages]
+    assert texts[0] == "my vpn keeps failing" and texts[-1] == "it asks for a code"
+    assert len(texts) == 3  # the question, its answer, the new one (pending)
+
+    lost_again = page_state(ChatState, cookie=cookie_for(session, owner))
+    assert await run(lost_again.ask_for_person(shown))
+    assert lost_again.chat_session == shown and len(lost_again.messages) == 2
+
+    theirs = page_state(ChatState, cookie=cookie_for(session, other))
+    assert await run(theirs.send({"message": "hello", "conversation": shown}))
+    assert theirs.chat_session == "" and [m["text"] for m in theirs.messages] == ["hello"]
+
+    kept = page_state(ChatState, cookie=cookie_for(session, owner))
+    kept.chat_session = shown
+    assert await run(kept.send({"message": "one more", "conversation": "someone-else"}))
+    assert kept.chat_session == shown  # a state that has its conversation keeps it

@@ -1,6 +1,6 @@
 """Two app processes on one Redis, as behind a load balancer: a rebuilt index reaches
-both without a restart, and a chat started on one goes on on the other when the first one
-dies, without a reload.
+both without a restart, a chat goes on through a Redis outage, and a chat started on one
+worker goes on on the other when the first one dies, without a reload.
 
 Worker A (`reflex run --env prod --single-port`) serves the pages; both A and B
 (`--backend-only`) serve the backend behind a small TCP proxy that stands in for nginx.
@@ -143,17 +143,17 @@ def _stop(process: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory):
-    """(page URL, worker A, worker B, proxy, env): one database, one index, one Redis."""
-    from redis import Redis
+    """(page URL, worker A, worker B, proxy, env, redis): one database, one index, and a
+    Redis of the module's own (tests/servers.py: no persistence), which a test may stop."""
+    from tests.servers import RedisServer
 
-    from tests.conftest import TEST_REDIS_URL
-
-    if not TEST_REDIS_URL:
-        pytest.skip("TEST_REDIS_URL is not set (CI sets it)")
-    Redis.from_url(TEST_REDIS_URL).flushdb()
+    if reason := RedisServer.available():
+        pytest.skip(reason)
+    redis = RedisServer()
+    redis.start()
     tmp_path = tmp_path_factory.mktemp("two-workers")
     env = _app_env(f"sqlite:///{tmp_path / 'app.db'}", tmp_path / "data")
-    env["REDIS_URL"] = TEST_REDIS_URL
+    env["REDIS_URL"] = redis.url
     for command in (["migrate"], ["demo-data"], ["reindex"]):
         done = subprocess.run([sys.executable, "-m", "supportbot", *command], cwd=ROOT,
                               env=env, capture_output=True, text=True, timeout=300)
@@ -173,11 +173,13 @@ def two_workers(tmp_path_factory):
         worker_a = _start(["--single-port", "--frontend-port", str(port_a), "--backend-host",
                            "127.0.0.1"], env, tmp_path / "a.log", root)
         _wait_healthy(worker_a, f"http://127.0.0.1:{port_a}", tmp_path / "a.log")
-        yield f"http://localhost:{port_a}", (worker_a, port_a), (worker_b, port_b), proxy, env
+        yield (f"http://localhost:{port_a}", (worker_a, port_a), (worker_b, port_b), proxy,
+               env, redis)
     finally:
         for worker in (worker_a, worker_b):
             if worker is not None:
                 _stop(worker)
+        redis.stop()
 
 
 def _state_in_redis(redis_url: str, token: str) -> str:
@@ -209,7 +211,7 @@ NEW_ARTICLE = {"id": "kb-coffee-e42", "title": "Coffee machine shows error E42",
 
 
 def test_a_rebuilt_index_reaches_every_worker(two_workers, tmp_path):
-    _, (_, port_a), (_, port_b), _, env = two_workers
+    _, (_, port_a), (_, port_b), _, env, _ = two_workers
     question = "the coffee machine shows error E42"
     for port in (port_a, port_b):
         assert _ask(port, question)["escalated"] is True  # nobody knows yet
@@ -225,15 +227,64 @@ def test_a_rebuilt_index_reaches_every_worker(two_workers, tmp_path):
         assert reply["citations"][0]["title"] == NEW_ARTICLE["title"]
 
 
-def test_a_chat_served_by_one_worker_continues_on_the_other(two_workers, browser):
-    from tests.conftest import TEST_REDIS_URL as redis_url
-
+def _said(env: dict[str, str], chat_session: str) -> list[str]:
+    """The user's messages stored in this conversation, oldest first."""
     from sqlmodel import Session, select
 
     from supportbot.db import engine_for
     from supportbot.models import Conversation, Message, SenderType
 
-    url, (worker_a, port_a), (_, port_b), proxy, env = two_workers
+    with Session(engine_for(env["DATABASE_URL"])) as session:
+        conversation = session.exec(select(Conversation).where(
+            Conversation.session_id == chat_session.strip('"'))).one()
+        return list(session.exec(select(Message.text).where(
+            Message.conversation_id == conversation.id,
+            Message.sender_type == SenderType.user.value).order_by(Message.created_at)).all())
+
+
+def test_with_redis_down_the_chat_says_so_keeps_the_text_then_goes_on(two_workers, browser):
+    """Redis, where the pages keep their state in production, stops and comes back empty
+    (a crash without persistence). While it is down, a send says in both languages that
+    nothing was sent and the text stays in the box; once it is back, sending again goes on
+    in the conversation on screen, history and all, though the page's state was lost."""
+    url, _, _, _, env, redis = two_workers
+    page = browser.new_page()
+    page.goto(f"{url}/")
+    say(page, "I forgot my password")
+    bot = page.locator(".chat-message[data-sender='bot']")
+    expect(bot.last).to_contain_text("Reset a forgotten password", timeout=60_000)
+    chat_session = page.evaluate("window.localStorage.getItem('sb_chat')")
+
+    redis.stop()
+    try:
+        say(page, "my printer is offline")
+        expect(page.locator("[data-sonner-toast]").last).to_contain_text(
+            "nothing was sent or saved", timeout=30_000)
+        expect(page.locator("[data-sonner-toast]").last).to_contain_text(
+            "no se ha enviado ni guardado nada")
+        expect(page.locator("#chat-input")).to_have_value("my printer is offline")
+        assert _said(env, chat_session) == ["I forgot my password"]
+    finally:
+        redis.start()
+
+    send = page.get_by_role("button", name=re.compile("^(Send|Enviar)$"))
+    deadline = time.monotonic() + 60
+    while page.locator(".chat-message[data-sender='user']").count() < 2:  # Redis reconnects
+        assert time.monotonic() < deadline, ("after Redis came back, the page never showed "
+                                             "its conversation with the new message")
+        send.click()
+        page.wait_for_timeout(5_000)
+    expect(bot.last).to_contain_text("Printer shows as offline", timeout=60_000)
+    expect(page.locator(".chat-message[data-sender='user']").first).to_have_text(
+        re.compile("I forgot my password"))  # the history is still on screen
+    assert page.evaluate("window.localStorage.getItem('sb_chat')") == chat_session
+    assert _said(env, chat_session) == ["I forgot my password", "my printer is offline"]
+    page.close()
+
+
+def test_a_chat_served_by_one_worker_continues_on_the_other(two_workers, browser):
+    url, (worker_a, port_a), (_, port_b), proxy, env, redis = two_workers
+    redis_url = redis.url
     page = browser.new_page()
     page.goto(f"{url}/")
     expect(page.get_by_text("Describe your problem")).to_be_visible()
@@ -261,11 +312,6 @@ def test_a_chat_served_by_one_worker_continues_on_the_other(two_workers, browser
         time.sleep(0.2)
 
     assert page.evaluate("window.localStorage.getItem('sb_chat')") == chat_session
-    with Session(engine_for(env["DATABASE_URL"])) as session:  # one conversation, not a new one
-        conversation = session.exec(select(Conversation).where(
-            Conversation.session_id == chat_session.strip('"'))).one()
-        said = session.exec(select(Message.text).where(
-            Message.conversation_id == conversation.id,
-            Message.sender_type == SenderType.user.value).order_by(Message.created_at)).all()
-    assert said == ["I forgot my password", "la VPN no conecta desde casa"]
+    # one conversation, not a new one
+    assert _said(env, chat_session) == ["I forgot my password", "la VPN no conecta desde casa"]
     assert json.loads(httpx.get(f"http://127.0.0.1:{port_b}/_health").text)["status"] is True

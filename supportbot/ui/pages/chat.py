@@ -116,10 +116,21 @@ class ChatState(rx.State):
         self.messages, self.ticket, self.human, self.error, self.streaming = [], "", False, "", ""
         self._unsent_key, self._unsent_id = "", ""
 
+    async def _resume(self, shown: str) -> None:
+        """The page's state was lost while the browser still shows its conversation (a
+        Redis restarted without its data, or the state expired while the tab stayed
+        open): the browser's conversation is the one to continue, not a new one. Its id
+        comes from the page, as from the browser's storage at load, and is checked the
+        same way (`load`: another account's starts afresh)."""
+        if shown and not self.chat_session:
+            self.chat_session = shown
+            await self.load()
+
     @rx.event
     async def send(self, form: dict[str, Any]):  # noqa: ANN201
         if self.sending:
             return None
+        await self._resume(str(form.get("conversation") or ""))
         text = str(form.get("message") or "")
         lang = (await self.get_state(SessionState)).lang
         try:
@@ -130,8 +141,12 @@ class ChatState(rx.State):
         return self._start(text, request_human=False)
 
     @rx.event
-    def ask_for_person(self):  # noqa: ANN201
-        if self.sending or self.human:
+    async def ask_for_person(self, shown: str = ""):  # noqa: ANN201
+        """`shown`: the conversation the page shows (`_resume`)."""
+        if self.sending:
+            return None
+        await self._resume(shown)
+        if self.human:
             return None
         return self._start("", request_human=True)
 
@@ -419,6 +434,8 @@ def chat_panel() -> rx.Component:
                          aria_label=t("chat.placeholder"), max_length=4000, width="100%",
                          size="3", auto_complete="off"),
                 rx.button(t("chat.send"), type="submit", size="3", loading=ChatState.sending),
+                # the conversation on screen, should the page's state be lost (`_resume`)
+                rx.el.input(type="hidden", name="conversation", value=ChatState.chat_session),
                 width="100%",
             ),
             on_submit=ChatState.send,
@@ -427,7 +444,8 @@ def chat_panel() -> rx.Component:
         ),
         rx.cond(~ChatState.human, rx.button(
             rx.icon("user-round", size=16), t("chat.person"), variant="outline", size="2",
-            on_click=ChatState.ask_for_person, disabled=ChatState.sending)),
+            on_click=ChatState.ask_for_person(ChatState.chat_session),
+            disabled=ChatState.sending)),
         width="100%", max_width="48rem", margin_x="auto", spacing="4",
     )
 
