@@ -94,35 +94,51 @@ def save(index: SearchIndex, root: Path) -> dict[str, object]:
         "passages": index.passages,
         "faiss": type(index.faiss_index).__name__,
     }
-    with (building / "articles.jsonl").open("w", encoding="utf-8") as handle:
-        for article in index.articles:
-            handle.write(json.dumps(asdict(article), ensure_ascii=False) + "\n")
-    faiss.write_index(index.faiss_index, str(building / "faiss.index"))
-    np.save(building / "passage_article.npy", index.passage_article)
-    np.save(building / "centroids.npy", index.centroids)
-    if index.head_weights is not None:
-        np.savez(building / "head.npz", weights=index.head_weights, bias=index.head_bias)
-    with (building / "lexical.pkl").open("wb") as handle:
-        pickle.dump({"bm25": index.bm25, "char_vectorizer": index.char_vectorizer,
-                     "idf": index.idf}, handle)
-    index.char_columns.save(building)
-    (building / "meta.json").write_text(json.dumps(meta, indent=1))
-    for item in building.iterdir():
-        with item.open("rb") as handle:
-            os.fsync(handle.fileno())
-    final = root / version
-    os.replace(building, final)
-    _point_current(root, version)
+    try:
+        with (building / "articles.jsonl").open("w", encoding="utf-8") as handle:
+            for article in index.articles:
+                handle.write(json.dumps(asdict(article), ensure_ascii=False) + "\n")
+        faiss.write_index(index.faiss_index, str(building / "faiss.index"))
+        np.save(building / "passage_article.npy", index.passage_article)
+        np.save(building / "centroids.npy", index.centroids)
+        if index.head_weights is not None:
+            np.savez(building / "head.npz", weights=index.head_weights, bias=index.head_bias)
+        with (building / "lexical.pkl").open("wb") as handle:
+            pickle.dump({"bm25": index.bm25, "char_vectorizer": index.char_vectorizer,
+                         "idf": index.idf}, handle)
+        index.char_columns.save(building)
+        (building / "meta.json").write_text(json.dumps(meta, indent=1))
+        for item in building.iterdir():
+            with item.open("rb") as handle:
+                os.fsync(handle.fileno())
+        final = root / version
+        os.replace(building, final)
+    except BaseException:
+        # A full or read-only disk, any error: the half-written version goes at once (a
+        # full disk stays full otherwise, and the retry fails again); CURRENT never
+        # named it. A killed process cannot do this: `_prune` removes its folder later.
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    try:
+        _point_current(root, version)
+    except BaseException:
+        if current_version(root) != version:  # not named: the space goes back
+            shutil.rmtree(final, ignore_errors=True)
+        raise
     _prune(root, keep=version)
     return meta
 
 
 def _point_current(root: Path, version: str) -> None:
     pointer = root / f".CURRENT-{secrets.token_hex(4)}"
-    pointer.write_text(version + "\n")
-    with pointer.open("rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(pointer, root / "CURRENT")
+    try:
+        pointer.write_text(version + "\n")
+        with pointer.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(pointer, root / "CURRENT")
+    except BaseException:
+        pointer.unlink(missing_ok=True)
+        raise
     _fsync_dir(root)
 
 

@@ -63,7 +63,7 @@ def test_a_crash_mid_build_leaves_the_old_index_serving(tmp_path, small_index, e
     assert store.current_version(tmp_path) == old["version"]
     loaded = store.load(tmp_path, **MINILM, precision=small_index.embedding_precision)
     assert loaded.size == 10
-    assert list(tmp_path.glob(".building-*"))  # the half-written version is left aside
+    assert not list(tmp_path.glob(".building-*"))  # the half-written version is gone
 
 
 def test_old_versions_are_pruned(tmp_path, small_index):
@@ -204,3 +204,56 @@ def test_a_format_3_index_still_serves_the_same_answers(tmp_path, small_index, e
         assert after.confidence == pytest.approx(before.confidence, abs=1e-6)
         assert [hit.char for hit in after.hits] == pytest.approx(
             [hit.char for hit in before.hits], abs=1e-6)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A tmpfs of its own, resized or made read-only by the test (needs root)."""
+    import subprocess
+
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(folder)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+
+    def remount(options: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,{options}", str(folder)], check=True)
+
+    try:
+        yield folder, remount
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_full_or_read_only_disk_leaves_the_old_version_current_and_no_debris(
+        small_disk, small_index):
+    """The disk fills up (or turns read-only) while a new version is written: the error
+    says so, the old version stays current and whole, and nothing half-written is left
+    to keep the disk full; once there is room, the next save works."""
+    import errno
+    import os
+
+    folder, remount = small_disk
+    root = folder / "index"
+    old = store.save(small_index, root)
+    used = sum(item.stat().st_size for item in root.rglob("*") if item.is_file())
+    remount(f"size={int(used * 1.5)}")  # room for one version, not two
+    with pytest.raises(OSError) as full:
+        store.save(small_index, root)
+    assert full.value.errno == errno.ENOSPC
+    assert store.current_version(root) == old["version"]
+    assert store.load(root, **MINILM, precision=small_index.embedding_precision).size == 10
+    assert sorted(p.name for p in root.iterdir()) == ["CURRENT", old["version"]]
+
+    remount("ro")
+    with pytest.raises(OSError) as read_only:
+        store.save(small_index, root)
+    assert read_only.value.errno == errno.EROFS
+    assert store.current_version(root) == old["version"]
+
+    remount("rw,size=64m")
+    new = store.save(small_index, root)
+    assert store.current_version(root) == new["version"] != old["version"]
+    assert os.access(root / new["version"] / "meta.json", os.R_OK)
