@@ -129,9 +129,12 @@ def import_kb(
                                                "tags, lang, examples.")],
     draft: Annotated[bool, typer.Option(help="Import as drafts instead of published.")] = False,
 ) -> None:
-    """Create or update knowledge-base articles from a JSONL file."""
+    """Create or update knowledge-base articles from a JSONL file, then bring the search
+    index up to date: the worker does it (REDIS_URL), or this command before it ends."""
     from supportbot.ai.records import read_articles
     from supportbot.db import session_scope
+    from supportbot.jobs import queue
+    from supportbot.jobs.reindex import schedule_reindex
     from supportbot.models import EntryStatus
     from supportbot.services import knowledge
     from supportbot.services.permissions import SYSTEM
@@ -142,6 +145,14 @@ def import_kb(
         result = knowledge.import_articles(session, SYSTEM, records, status=status)
     typer.echo(f"{path}: {result.created} created, {result.updated} updated, "
                f"{result.unchanged} unchanged.")
+    if not result.created + result.updated:
+        return
+    job_id = schedule_reindex()  # nothing is built if the index already holds this KB
+    if queue.uses_redis():
+        typer.echo(f"Reindex job {job_id} queued: a worker makes the changes searchable.")
+        return
+    queue.wait_in_process_jobs()
+    typer.echo(f"Index: {queue.job_status(job_id).state}.")
 
 
 @app.command()

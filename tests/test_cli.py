@@ -80,7 +80,12 @@ def test_reindex_then_search_answers_or_hands_over(database, settings_env, tmp_p
                      "solution": "1. Restart the printer.\n2. Re-add it.",
                      "examples": ["printer offline", "cannot print"]})
     (tmp_path / "kb.jsonl").write_text(kb + "\n")
-    assert run(capsys, "import-kb", str(tmp_path / "kb.jsonl"))[0] == 0
+    code, output, _ = run(capsys, "import-kb", str(tmp_path / "kb.jsonl"))
+    assert code == 0 and "Index: finished." in output  # searchable without a reindex
+    code, output, _ = run(capsys, "search", "my printer is offline", "--json")
+    assert code == 0 and json.loads(output)["hits"][0]["title"] == "Printer shows offline"
+    code, output, _ = run(capsys, "import-kb", str(tmp_path / "kb.jsonl"))
+    assert code == 0 and "1 unchanged" in output and "Index" not in output  # nothing to do
     code, output, _ = run(capsys, "reindex")
     assert code == 0 and "1 articles" in output
     code, output, _ = run(capsys, "search", "my printer is offline", "--json")
