@@ -152,7 +152,13 @@ def import_kb(
         typer.echo(f"Reindex job {job_id} queued: a worker makes the changes searchable.")
         return
     queue.wait_in_process_jobs()
-    typer.echo(f"Index: {queue.job_status(job_id).state}.")
+    status = queue.job_status(job_id)
+    if status is None or status.state != "finished":
+        typer.echo(f"The articles are stored, but the index was not rebuilt "
+                   f"({status.error if status else 'job unknown'}): run supportbot reindex.",
+                   err=True)
+        raise typer.Exit(1)
+    typer.echo(f"Index: {status.state}.")
 
 
 @app.command()

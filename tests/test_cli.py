@@ -183,3 +183,20 @@ def test_eval_on_a_dev_set_made_from_the_kb_file_itself(capsys):
     assert code == 0 and json.loads(output)["n_answerable"] == phrasings + problems
     code, _, error = run(capsys, "eval", "--kb", str(KB_SMALL))
     assert code != 0 and "--queries or --holdout" in error
+
+
+def test_import_kb_says_when_the_index_could_not_follow(database, settings_env, tmp_path,
+                                                        capsys, monkeypatch):
+    from supportbot.jobs import reindex
+
+    settings_env(FAISS_INDEX_PATH=str(tmp_path / "index"))
+
+    def broken(**_options):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(reindex, "rebuild_index", broken)
+    (tmp_path / "kb.jsonl").write_text(json.dumps(
+        {"id": "n1", "title": "Network drive missing", "solution": "Map it again."}) + "\n")
+    code, output, err = run(capsys, "import-kb", str(tmp_path / "kb.jsonl"))
+    assert code == 1 and "1 created" in output  # the articles are kept
+    assert "No space left on device" in err and "supportbot reindex" in err

@@ -116,7 +116,7 @@ class ChatState(rx.State):
         self.messages, self.ticket, self.human, self.error, self.streaming = [], "", False, "", ""
         self._unsent_key, self._unsent_id = "", ""
 
-    async def _resume(self, shown: str) -> None:
+    async def _resume(self, shown: str):  # noqa: ANN202 - what `load` returns
         """The page's state was lost while the browser still shows its conversation (a
         Redis restarted without its data, or the state expired while the tab stayed
         open): the browser's conversation is the one to continue, not a new one. Its id
@@ -124,7 +124,8 @@ class ChatState(rx.State):
         same way (`load`: another account's starts afresh)."""
         if shown and not self.chat_session:
             self.chat_session = shown
-            await self.load()
+            return await self.load()  # ChatState.poll while people own it
+        return None
 
     @rx.event
     async def send(self, form: dict[str, Any]):  # noqa: ANN201
@@ -145,9 +146,9 @@ class ChatState(rx.State):
         """`shown`: the conversation the page shows (`_resume`)."""
         if self.sending:
             return None
-        await self._resume(shown)
-        if self.human:
-            return None
+        follow = await self._resume(shown)
+        if self.human:  # people own it already: keep showing their replies
+            return follow
         return self._start("", request_human=True)
 
     def _client_id_for(self, key: str) -> str:
