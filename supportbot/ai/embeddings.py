@@ -287,8 +287,7 @@ class Embedder:
                       disable=not show_progress) as bar:
                 for start in range(0, len(order), ENCODE_CHUNK):
                     rows = order[start:start + ENCODE_CHUNK]
-                    chunk = [texts[i] for i in rows]
-                    vectors[rows] = self.encode(chunk, pool=pool) if pool else self.encode(chunk)
+                    vectors[rows] = self.encode([texts[i] for i in rows], pool=pool)
                     bar.update(len(rows))
         finally:
             if pool is not None:
